@@ -1,0 +1,170 @@
+"""The course's command line. Standard library only until the environment is ready.
+
+    python3 -m coursekit run [--profile smoke|cpu|gpu] [--only 01 03] [--online]
+    python3 -m coursekit test [pytest arguments]
+    python3 -m coursekit publish 01 [--profile cpu]   # re-execute a lecture into notebooks/
+    python3 -m coursekit headers                       # rewrite Colab badges/cells from coursekit.meta
+
+``run`` and ``test`` first set themselves up: a virtual environment in ``.venv`` with
+coursekit installed (editable, with the ``dev`` extra), re-created when pyproject.toml changes.
+Set ``COURSEKIT_NO_VENV=1`` to use the current interpreter as it is (conda, Colab).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".coursekit-installed"
+
+
+def _venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def _wanted_stamp() -> str:
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+
+
+def ensure_environment(argv: list) -> None:
+    """Create/refresh ``.venv`` and re-run this command inside it (no-op once inside)."""
+    if os.environ.get("COURSEKIT_NO_VENV") == "1" or Path(sys.prefix).resolve() == VENV.resolve():
+        return
+    if not _venv_python().exists():
+        print(f"[coursekit] creating the virtual environment {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    if not STAMP.exists() or STAMP.read_text() != _wanted_stamp():
+        print("[coursekit] installing coursekit and its dependencies (first run: a few minutes)", flush=True)
+        subprocess.run([str(_venv_python()), "-m", "pip", "install", "-q", "-e", f"{ROOT}[dev]"], check=True)
+        STAMP.write_text(_wanted_stamp())
+    os.execv(str(_venv_python()), [str(_venv_python()), "-m", "coursekit", *argv])
+
+
+def _select(only: list) -> list:
+    from coursekit.notebooks import lecture_stems
+
+    stems = lecture_stems()
+    if only:
+        stems = [s for s in stems if any(s.startswith(o) for o in only)]
+        if not stems:
+            sys.exit(f"no lecture matches {only}; lectures: {', '.join(lecture_stems())}")
+    return stems
+
+
+def cmd_run(args) -> int:
+    from coursekit.notebooks import execute
+
+    label = args.profile or "auto"
+    out_dir = ROOT / "build" / "notebooks" / label
+    cards = ROOT / "build" / "runcards" / label
+    rows = []
+    for stem in _select(args.only):
+        print(f"[coursekit] executing {stem} (profile: {label}, {'online' if args.online else 'offline'})", flush=True)
+        res = execute(stem, out_dir / f"{stem}.ipynb", profile=args.profile, runcard_dir=cards, offline=not args.online)
+        rows.append((stem, res))
+        if res["error"]:
+            print(f"[coursekit]   FAILED: {res['error']}", flush=True)
+    header = ("notebook", "status", "profile", "wall time", "headline metric")
+    table = [header]
+    for stem, res in rows:
+        metric = "-"
+        if "metric" in res:
+            metric = f"{res['metric']} = {res['value']:.4g} {res['unit']}".strip()
+            if res.get("reference"):
+                metric += f" (ref: {res['reference']})"
+        table.append((stem, res["status"], res.get("profile", label), f"{res['wall_time_s']:.0f} s", metric))
+    widths = [max(len(str(r[i])) for r in table) for i in range(len(header))]
+    print()
+    for i, row in enumerate(table):
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    print(f"\nexecuted notebooks: {out_dir.relative_to(ROOT)}/")
+    return 0 if all(r["status"] == "ok" for _, r in rows) else 1
+
+
+def cmd_test(args) -> int:
+    import pytest
+
+    os.chdir(ROOT)
+    return int(pytest.main(list(args.pytest_args)))
+
+
+def cmd_publish(args) -> int:
+    """Regenerate notebooks/NN.ipynb from its .py and execute it in place (outputs committed)."""
+    import jupytext
+    import nbformat
+
+    from coursekit.notebooks import execute, in_sync, notebooks_dir, py_from_ipynb
+
+    status = 0
+    for stem in _select(args.only):
+        py, nb_path = notebooks_dir() / f"{stem}.py", notebooks_dir() / f"{stem}.ipynb"
+        nb = jupytext.read(py)
+        nb.metadata.setdefault("kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"})
+        jupytext.write(nb, nb_path)
+        tmp = ROOT / "build" / "publish" / f"{stem}.ipynb"
+        if args.profile:
+            os.environ["COURSEKIT_PROFILE"] = args.profile  # no injected cell: the .ipynb stays paired
+        res = execute(stem, tmp, profile=None, runcard_dir=ROOT / "build" / "publish", offline=not args.online)
+        if res["error"]:
+            print(f"[coursekit] {stem} FAILED: {res['error']}; see {tmp}")
+            status = 1
+            continue
+        out = nbformat.read(tmp, as_version=4)
+        out.metadata.pop("papermill", None)
+        out.metadata.pop("jupytext", None)  # pairing comes from [tool.jupytext] in pyproject.toml
+        for cell in out.cells:
+            cell.metadata.pop("papermill", None)
+            cell.metadata.pop("execution", None)
+        nbformat.write(out, nb_path)
+        py.write_text(py_from_ipynb(nb_path))  # jupytext's own normalisation of the header, like --sync
+        print(f"[coursekit] {stem}: executed in profile {res.get('profile')} in {res['wall_time_s']:.0f} s; "
+              f"in sync with .py: {in_sync(stem)}")
+    return status
+
+
+def cmd_headers(args) -> int:
+    from coursekit.notebooks import write_headers
+
+    changed = write_headers()
+    print("rewrote: " + (", ".join(changed) if changed else "nothing, all headers current"))
+    return 0
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="python3 -m coursekit", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="execute every lecture notebook and print a summary table")
+    p.add_argument("--profile", choices=["smoke", "cpu", "gpu"], default=None, help="default: chosen from the hardware")
+    p.add_argument("--only", nargs="*", default=[], help="lecture numbers or stems, e.g. 01 03")
+    p.add_argument("--online", action="store_true", help="allow downloads of the full datasets")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("test", help="run the whole test suite (unit tests, sync, smoke execution, regression checks)")
+    p.set_defaults(func=cmd_test, pytest_args=[])
+    p = sub.add_parser("publish", help="re-execute lectures into notebooks/*.ipynb (the committed outputs)")
+    p.add_argument("only", nargs="*", default=[])
+    p.add_argument("--profile", choices=["smoke", "cpu", "gpu"], default="cpu")
+    p.add_argument("--online", action="store_true")
+    p.set_defaults(func=cmd_publish)
+    p = sub.add_parser("headers", help="rewrite the Colab badge and setup cell of every lecture from coursekit.meta")
+    p.set_defaults(func=cmd_headers)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.pytest_args = extra  # "test" passes anything else on to pytest
+    if args.command in ("run", "test", "publish"):
+        ensure_environment(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""The notebook pipeline: Colab headers, ``.py``/``.ipynb`` sync, execution, regression checks.
+
+Each lecture is ``notebooks/NN_topic.py`` (percent format, the file people edit) paired by
+jupytext with ``notebooks/NN_topic.ipynb`` (generated, carries executed outputs).
+
+Regression checks: code cells tagged ``nbval-check-output`` print outputs that depend on
+neither profile nor hardware (exact math values, parameter counts, masks, shapes). A notebook
+is executed once, with papermill; :func:`write_regression_notebook` then builds a notebook
+whose cells *replay* the fresh outputs of the tagged cells next to the committed ones, and
+``pytest --nbval-lax`` compares the two with nbval's own rules, without executing the
+lecture a second time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Optional
+
+from coursekit.meta import BADGE_BRANCH, REPO_REF, REPO_URL, repo_slug
+from coursekit.paths import repo_root
+
+CHECK_TAG = "nbval-check-output"
+COLAB_TAG = "colab-setup"
+
+
+def notebooks_dir() -> Path:
+    return repo_root() / "notebooks"
+
+
+def lecture_stems() -> list:
+    """Stems of the lecture notebooks in order, e.g. ``["01_likelihood_kl", ...]``."""
+    return sorted(p.stem for p in notebooks_dir().glob("[0-9][0-9]_*.py"))
+
+
+# --------------------------------------------------------------------------- headers
+def colab_badge(stem: str) -> str:
+    """Markdown of the Open-in-Colab badge of ``notebooks/<stem>.ipynb``."""
+    url = f"https://colab.research.google.com/github/{repo_slug()}/blob/{BADGE_BRANCH}/notebooks/{stem}.ipynb"
+    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
+
+
+def colab_setup_source() -> str:
+    """Source of the first code cell: installs coursekit at the pinned ref, only in Colab."""
+    return (
+        "# Colab only: fetch the course at its pinned release and install coursekit. Elsewhere this does nothing.\n"
+        "import sys\n"
+        "\n"
+        'if "google.colab" in sys.modules:\n'
+        "    import subprocess\n"
+        "\n"
+        f'    REPO, REF = "{REPO_URL}", "{REPO_REF}"\n'
+        '    subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", REF, REPO, "/content/course"], check=False)\n'
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)\n'
+        '    sys.path.insert(0, "/content/course")'
+    )
+
+
+_BADGE_RE = re.compile(r"^# \[!\[Open In Colab\]\(.*$", re.M)
+_COLAB_CELL_RE = re.compile(r'(^# %% tags=\["colab-setup"\]\n)(.*?)(?=^# %%)', re.M | re.S)
+
+
+def _py_header_text(text: str, stem: str) -> str:
+    text = _BADGE_RE.sub(lambda _: "# " + colab_badge(stem), text, count=1)
+    return _COLAB_CELL_RE.sub(lambda m: m.group(1) + colab_setup_source() + "\n\n", text, count=1)
+
+
+def header_problems(py_path: Path) -> list:
+    """What is missing or stale in the Colab header of a lecture's ``.py`` (empty = fine)."""
+    text = Path(py_path).read_text()
+    problems = []
+    if not _BADGE_RE.search(text):
+        problems.append("no Open-in-Colab badge line")
+    if not _COLAB_CELL_RE.search(text):
+        problems.append('no cell tagged "colab-setup"')
+    if not problems and _py_header_text(text, Path(py_path).stem) != text:
+        problems.append("badge or Colab cell differs from coursekit.meta; run: python -m coursekit headers")
+    return problems
+
+
+def write_headers() -> list:
+    """Rewrite the badge and the Colab cell of every lecture ``.py`` from ``coursekit.meta``."""
+    changed = []
+    for stem in lecture_stems():
+        path = notebooks_dir() / f"{stem}.py"
+        text = path.read_text()
+        new = _py_header_text(text, stem)
+        if new != text:
+            path.write_text(new)
+            changed.append(path.name)
+    return changed
+
+
+# --------------------------------------------------------------------------- sync
+def py_from_ipynb(ipynb_path: Path) -> str:
+    """The percent-format text jupytext writes for a notebook."""
+    import jupytext
+
+    return jupytext.writes(jupytext.read(ipynb_path), fmt="py:percent")
+
+
+_JUPYTEXT_VERSION_RE = re.compile(r"^#\s+jupytext_version: .*\n", re.M)
+
+
+def in_sync(stem: str) -> bool:
+    """Whether ``<stem>.ipynb`` converts to ``<stem>.py`` (ignoring the jupytext version stamp,
+    so a newer jupytext does not count as a change)."""
+    nb = notebooks_dir() / f"{stem}.ipynb"
+    if not nb.exists():
+        return False
+    expected = _JUPYTEXT_VERSION_RE.sub("", py_from_ipynb(nb))
+    return expected == _JUPYTEXT_VERSION_RE.sub("", (notebooks_dir() / f"{stem}.py").read_text())
+
+
+# --------------------------------------------------------------------------- execution
+def execute(stem: str, out_path: Path, *, profile: Optional[str], runcard_dir: Path,
+            offline: bool = True, timeout: int = 3600) -> dict:
+    """Execute a lecture with papermill and return its run card.
+
+    Args:
+        stem: lecture stem.
+        out_path: where the executed notebook is written.
+        profile: injected as the ``PROFILE`` parameter; ``None`` lets the notebook choose.
+        runcard_dir: where the notebook's last cell writes its run card JSON.
+        offline: set ``COURSEKIT_OFFLINE=1`` so only embedded data is used.
+        timeout: per-cell timeout in seconds.
+
+    Returns:
+        ``{"status": "ok" | "failed", "error": str | None, "wall_time_s": float, **runcard}``.
+    """
+    import papermill as pm
+
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    runcard_dir = Path(runcard_dir)
+    runcard_dir.mkdir(parents=True, exist_ok=True)
+    card_path = runcard_dir / f"{stem}.json"
+    card_path.unlink(missing_ok=True)
+    env_updates = {"COURSEKIT_RUNCARD_DIR": str(runcard_dir.resolve()), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if offline:
+        env_updates["COURSEKIT_OFFLINE"] = "1"
+    saved = {k: os.environ.get(k) for k in env_updates}
+    os.environ.update(env_updates)
+    params = {"PROFILE": profile} if profile else {}
+    start = time.perf_counter()
+    error = None
+    try:
+        pm.execute_notebook(
+            str(notebooks_dir() / f"{stem}.ipynb"), str(out_path), parameters=params,
+            cwd=str(notebooks_dir()), kernel_name="python3", progress_bar=False, execution_timeout=timeout,
+        )
+    except Exception as err:  # papermill raises PapermillExecutionError with the cell's traceback
+        error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    result = {"status": "failed" if error else "ok", "error": error, "wall_time_s": time.perf_counter() - start}
+    if card_path.exists():
+        card = json.loads(card_path.read_text())
+        card["notebook_wall_time_s"] = card.pop("wall_time_s")
+        result.update(card)
+    elif not error:
+        result.update(status="failed", error="the notebook finished without writing its run card (last cell)")
+    return result
+
+
+# --------------------------------------------------------------------------- regression checks
+def replay(executed_path: str, cell_index: int) -> None:
+    """Re-emit, in the running kernel, the outputs that code cell ``cell_index`` produced in
+    ``executed_path``. Used by the regression notebooks; not meant for lectures."""
+    import sys
+
+    import nbformat
+    from IPython.display import publish_display_data
+
+    nb = nbformat.read(executed_path, as_version=4)
+    cell = nb.cells[cell_index]
+    for out in cell.get("outputs", []):
+        kind = out["output_type"]
+        if kind == "stream":
+            stream = sys.stdout if out["name"] == "stdout" else sys.stderr
+            stream.write(out["text"])
+            stream.flush()
+        elif kind in ("execute_result", "display_data"):
+            publish_display_data(dict(out["data"]), dict(out.get("metadata", {})))
+        elif kind == "error":
+            raise RuntimeError(f"cell {cell_index} raised {out['ename']}: {out['evalue']}")
+
+
+def write_regression_notebook(stem: str, executed_path: Path, out_path: Path) -> int:
+    """Build the notebook ``pytest --nbval-lax`` checks: one cell per tagged cell of the
+    committed lecture, holding the committed outputs and replaying the fresh ones.
+
+    Returns:
+        the number of regression-checked cells.
+    """
+    import nbformat
+
+    reference = nbformat.read(notebooks_dir() / f"{stem}.ipynb", as_version=4)
+    executed = nbformat.read(executed_path, as_version=4)
+    # papermill inserts an "injected-parameters" cell: match cells by their source instead of position
+    fresh_index = {}
+    for i, cell in enumerate(executed.cells):
+        if cell.cell_type == "code":
+            fresh_index.setdefault(cell.source, i)
+    out = nbformat.v4.new_notebook()
+    out.metadata = reference.metadata
+    out.cells.append(nbformat.v4.new_code_cell("from coursekit.notebooks import replay"))
+    n = 0
+    for cell in reference.cells:
+        if cell.cell_type != "code" or CHECK_TAG not in cell.metadata.get("tags", []):
+            continue
+        if cell.source not in fresh_index:
+            raise KeyError(f"tagged cell not found in the executed notebook {executed_path}:\n{cell.source[:200]}")
+        new = nbformat.v4.new_code_cell(
+            f"# replays: {cell.source.splitlines()[0][:80]}\n"
+            f"replay({str(Path(executed_path).resolve())!r}, {fresh_index[cell.source]})"
+        )
+        new.metadata["tags"] = [CHECK_TAG]
+        new.outputs = cell.outputs
+        new.execution_count = cell.execution_count
+        out.cells.append(new)
+        n += 1
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(out, str(out_path))
+    return n

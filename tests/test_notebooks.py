@@ -1,0 +1,85 @@
+"""Every lecture notebook: paired and in sync, Colab header current, runs in smoke, regression outputs hold.
+
+Each notebook is executed once (papermill, profile smoke, offline); the regression check then
+compares the fresh outputs of the tagged cells with the committed ones through
+``pytest --nbval-lax`` without executing the lecture again (see coursekit.notebooks).
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from coursekit.notebooks import (CHECK_TAG, execute, header_problems, in_sync, lecture_stems, notebooks_dir,
+                                 write_regression_notebook)
+from coursekit.paths import repo_root
+
+STEMS = lecture_stems()
+BUILD = repo_root() / "build" / "smoke"
+SMOKE_BUDGET_S = 120
+
+
+def test_lectures_exist():
+    assert STEMS, "no notebooks/NN_*.py found"
+
+
+@pytest.fixture(scope="session")
+def smoke_runs():
+    return {}
+
+
+@pytest.fixture
+def smoke_run(smoke_runs, request):
+    stem = request.param
+    if stem not in smoke_runs:
+        smoke_runs[stem] = execute(stem, BUILD / f"{stem}.ipynb", profile="smoke", runcard_dir=BUILD / "runcards",
+                                   offline=True, timeout=600)
+    return stem, smoke_runs[stem]
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_pair_in_sync(stem):
+    nb = notebooks_dir() / f"{stem}.ipynb"
+    assert nb.exists(), f"{nb.name} is missing: python -m coursekit publish {stem[:2]}"
+    assert in_sync(stem), f"{stem}.ipynb differs from {stem}.py: python -m coursekit publish {stem[:2]}"
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_colab_header_is_current(stem):
+    assert header_problems(notebooks_dir() / f"{stem}.py") == []
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_committed_outputs_come_from_a_real_run(stem):
+    nb = json.loads((notebooks_dir() / f"{stem}.ipynb").read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(c.get("execution_count") for c in code[1:]), "every cell after the Colab cell must be executed"
+    errors = [o for c in code for o in c.get("outputs", []) if o["output_type"] == "error"]
+    assert not errors, f"committed notebook has errors: {errors[0].get('ename')}"
+    card = "".join("".join(o.get("text", "")) for o in code[-1]["outputs"])
+    assert "wall time" in card and "headline" in card, "the last cell must record the run card"
+    assert any(CHECK_TAG in c["metadata"].get("tags", []) for c in code), "no regression-checked cell"
+
+
+@pytest.mark.parametrize("smoke_run", STEMS, indirect=True)
+def test_runs_in_smoke_profile(smoke_run):
+    stem, res = smoke_run
+    assert res["status"] == "ok", f"{stem} failed: {res['error']} (see {BUILD / (stem + '.ipynb')})"
+    assert res["profile"] == "smoke"
+    assert res["wall_time_s"] < SMOKE_BUDGET_S, f"{stem} took {res['wall_time_s']:.0f} s in smoke"
+
+
+@pytest.mark.parametrize("smoke_run", STEMS, indirect=True)
+def test_regression_outputs(smoke_run, tmp_path):
+    stem, res = smoke_run
+    if res["status"] != "ok":
+        pytest.fail(f"{stem} did not run: {res['error']}")
+    check = BUILD / "regression" / f"{stem}.ipynb"
+    assert write_regression_notebook(stem, BUILD / f"{stem}.ipynb", check) >= 1
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
+         "-q", "--rootdir", str(check.parent), str(check)],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, f"regression-checked outputs of {stem} changed:\n{proc.stdout[-4000:]}"
