@@ -14,6 +14,11 @@ Modules, by concern:
 - ``plotting``   image grids, loss curves, 2-D scatter plots (return figures)
 - ``training``   one mechanism to resume an interrupted run or load a finished one
 - ``divergences`` log densities, log-sum-exp, KL divergences (lecture 01 onwards)
+- ``likelihood`` bits/dim, Bernoulli log-likelihood, importance-sampled NLL (lectures 03-04)
+- ``vae``        sampling (reparameterisation) layer, Bernoulli loss, latent grids (lecture 03)
+- ``pixelcnn``   masked convolutions A/B (incl. colour masks), PixelCNN blocks, samplers (lecture 04)
+- ``gan``        GAN trainer (two optimizers, losses on logits), GANMonitor, StepTimer (lectures 05-09)
+- ``metrics``    Fréchet distance, Inception Score, precision/recall, class coverage, scorer (05-09)
 - ``notebooks``  the notebook pipeline: headers, sync, execution, regression checks
 """
 

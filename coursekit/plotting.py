@@ -141,3 +141,47 @@ def scatter_2d(
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_gan_history(
+    history: Mapping[str, Sequence[float]],
+    *,
+    xlabel: str = "epoch",
+    title: Optional[str] = None,
+) -> Figure:
+    """Two panels for diagnosing a GAN run (lectures 05-09), from a ``coursekit.gan.GAN`` history.
+
+    Left: ``d_loss`` and ``g_loss`` (nats) with the values they take when the discriminator
+    outputs 1/2 everywhere (``2 ln 2`` for D; ``ln 2`` for the non-saturating G loss). Right:
+    ``d_acc_real`` and ``d_acc_fake`` (fractions) with the chance level 0.5. A D loss falling to 0
+    with both accuracies at 1 is a discriminator that has won (convergence failure); the
+    accuracies hovering around 0.5-0.8 are a healthy game.
+
+    Args:
+        history: ``{key: [one value per epoch]}`` with keys ``d_loss``, ``g_loss``,
+            ``d_acc_real``, ``d_acc_fake``.
+    """
+    needed = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
+    missing = [k for k in needed if k not in history]
+    if missing:
+        raise KeyError(f"a GAN history needs {list(needed)}; missing {missing} (it has {sorted(history)})")
+    fig = Figure(figsize=(10, 3.5))
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    for ax, keys in ((ax_loss, needed[:2]), (ax_acc, needed[2:])):
+        for key in keys:
+            values = np.asarray(history[key], dtype=float)
+            ax.plot(np.arange(1, len(values) + 1), values, label=key, marker="o" if len(values) < 30 else None)
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    ax_loss.axhline(2 * np.log(2), color="C0", ls=":", lw=1, label="D loss at D = 1/2")
+    ax_loss.axhline(np.log(2), color="C1", ls=":", lw=1, label="G loss at D = 1/2")
+    ax_loss.set_ylabel("loss (nats)")
+    ax_loss.legend(fontsize=8)
+    ax_acc.axhline(0.5, color="k", ls=":", lw=1, label="chance")
+    ax_acc.set_ylim(-0.02, 1.02)
+    ax_acc.set_ylabel("discriminator accuracy")
+    ax_acc.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -14,3 +14,9 @@ from coursekit.data.mnist import load_mnist
 from coursekit.data.registry import fetch, load_registry
 
 __all__ = ["DataError", "ImageDataset", "check_images", "check_labels", "fetch", "load_mnist", "load_registry"]
+
+# Lecture 06: anime faces (Kaggle folder or the procedural, labelled stand-in).
+from coursekit.data.anime import ATTRIBUTES as ANIME_ATTRIBUTES  # noqa: E402
+from coursekit.data.anime import AnimeFaces, draw_standin_faces, load_anime_faces  # noqa: E402
+
+__all__ += ["ANIME_ATTRIBUTES", "AnimeFaces", "draw_standin_faces", "load_anime_faces"]

@@ -1,0 +1,314 @@
+"""Sample-quality metrics for implicit models (GANs, lectures 05-09), computed with a small classifier.
+
+A GAN has no likelihood to report, so we compare *sets* of images through the eyes of a
+classifier trained on the lecture's real data (the role Inception-v3 plays for FID and IS on
+natural images; our numbers are therefore only comparable within this course, with the same scorer):
+
+- :func:`frechet_distance`: Frechet distance between Gaussians fitted to two feature sets (the
+  formula of FID, Heusel et al. 2017): ``|mu_a - mu_b|^2 + Tr(C_a + C_b - 2 (C_a C_b)^{1/2})``;
+  lower is better, 0 for identical statistics;
+- :func:`inception_score`: ``exp(E_x KL(p(y|x) || p(y)))`` (Salimans et al. 2016) on the
+  classifier's probabilities; between 1 and the number of classes, higher is better;
+- :func:`precision_recall`: improved precision and recall (Kynkaanniemi et al. 2019): the fraction
+  of generated samples inside the real data's k-NN manifold (quality) and of real samples inside
+  the generated one (coverage/diversity);
+- :func:`class_histogram` / :func:`classes_covered`: which classes the generator produces
+  (mode collapse shows up here first);
+- :func:`build_feature_classifier`, :class:`Scorer`, :func:`train_scorer`: the classifier, and all
+  metrics in one call.
+
+The reference every generated-sample score is read against is the **real-data floor**:
+``scorer.score(dataset.x_train[:n], dataset.x_test[:n])``, real images against other real images,
+with the same ``n`` (the metrics depend on the sample size).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+
+def _as_features(x, name: str) -> np.ndarray:
+    arr = np.asarray(x, dtype="float64")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array (N samples, D features), got shape {arr.shape}")
+    if len(arr) < 2:
+        raise ValueError(f"{name} needs at least 2 samples, got {len(arr)}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf values")
+    return arr
+
+
+# ----------------------------------------------------------------------------------------------
+# The metrics on features / probabilities
+# ----------------------------------------------------------------------------------------------
+def _sqrtm(m: np.ndarray):
+    """``scipy.linalg.sqrtm(m)``, or None when it is not accurate (singular ``m``)."""
+    import warnings
+
+    import scipy.linalg
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy warns on singular input; we check the result instead
+        root = scipy.linalg.sqrtm(m)
+    if not np.all(np.isfinite(root)):
+        return None
+    scale = max(np.linalg.norm(m), 1e-300)
+    if np.linalg.norm(root @ root - m) > 1e-4 * scale:
+        return None
+    return root
+
+
+def frechet_distance(feats_a, feats_b, eps: float = 1e-6) -> float:
+    """Frechet distance between Gaussians fitted to two feature sets (the FID formula).
+
+    ``d^2 = |mu_a - mu_b|^2 + Tr(C_a + C_b - 2 (C_a C_b)^{1/2})`` with sample means ``mu`` and
+    covariances ``C`` (``np.cov``, ddof=1); the matrix square root is ``scipy.linalg.sqrtm``.
+
+    Args:
+        feats_a, feats_b: ``(N, D)`` and ``(M, D)`` features. Use thousands of samples for D = 64:
+            the estimate is biased upwards for small N.
+        eps: added to the diagonals if the product of covariances is singular.
+
+    Returns:
+        the squared Frechet distance (float >= 0, in squared feature units), as FID reports it.
+    """
+    a, b = _as_features(feats_a, "feats_a"), _as_features(feats_b, "feats_b")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"feature sets must have the same dimension, got {a.shape[1]} and {b.shape[1]}")
+    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
+    cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
+    covmean = _sqrtm(cov_a @ cov_b)
+    if covmean is None:  # singular product (e.g. dead ReLU features): regularise, as pytorch-fid does
+        offset = np.eye(len(cov_a)) * eps
+        covmean = _sqrtm((cov_a + offset) @ (cov_b + offset))
+        if covmean is None:
+            raise ValueError("the matrix square root of the covariance product failed even after regularisation; "
+                             "check the features (constant or duplicated columns?)")
+    if np.iscomplexobj(covmean):
+        # rounding can leave tiny imaginary parts; large ones mean the result cannot be trusted
+        if np.max(np.abs(covmean.imag)) > 1e-3 * max(1.0, np.max(np.abs(covmean.real))):
+            raise ValueError(f"sqrtm of the covariance product has a large imaginary part "
+                             f"({np.max(np.abs(covmean.imag)):.3g}); use more samples than feature dimensions")
+        covmean = covmean.real
+    diff = mu_a - mu_b
+    value = float(diff @ diff + np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(covmean))
+    return max(value, 0.0)
+
+
+def _check_probs(probs) -> np.ndarray:
+    p = np.asarray(probs, dtype="float64")
+    if p.ndim != 2 or p.shape[1] < 2:
+        raise ValueError(f"probs must be (N, num_classes) class probabilities, got shape {p.shape}")
+    if np.any(p < -1e-6) or not np.allclose(p.sum(axis=1), 1.0, atol=1e-3):
+        raise ValueError("probs must be non-negative rows that sum to 1 (softmax outputs), got row sums in "
+                         f"[{p.sum(axis=1).min():.3g}, {p.sum(axis=1).max():.3g}]; apply a softmax to logits first")
+    return np.clip(p, 0.0, 1.0)
+
+
+def inception_score(probs) -> float:
+    """``exp( E_x KL(p(y|x) || p(y)) )`` from class probabilities ``(N, C)``; ``p(y)`` = their mean.
+
+    High when each sample is classified confidently (low entropy of ``p(y|x)``) *and* the classes
+    are used evenly (high entropy of ``p(y)``). Range ``[1, C]``: ``C`` for confident predictions
+    spread evenly over ``C`` classes, 1 when every sample gets the same distribution (e.g. a
+    generator that only draws one class).
+    """
+    p = _check_probs(probs)
+    p_y = p.mean(axis=0, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = np.where(p > 0, p * (np.log(p) - np.log(p_y)), 0.0).sum(axis=1)
+    return float(np.exp(kl.mean()))
+
+
+def precision_recall(real_feats, fake_feats, k: int = 3, chunk: int = 1024) -> tuple:
+    """Improved precision and recall of Kynkaanniemi et al. (2019) on features.
+
+    Each set's manifold is the union of balls around its points, the radius of each ball being
+    the distance to that point's ``k``-th nearest neighbour in the same set
+    (``sklearn.neighbors.NearestNeighbors``). Precision = fraction of fake samples inside the real
+    manifold (are the samples realistic?); recall = fraction of real samples inside the fake
+    manifold (does the generator cover the data?).
+
+    Args:
+        real_feats, fake_feats: ``(N, D)`` and ``(M, D)``; use the same N and M when comparing runs.
+        k: neighbourhood size (3 in the paper).
+        chunk: rows of the distance matrix computed at once (memory).
+
+    Returns:
+        ``(precision, recall)``, both fractions in ``[0, 1]``.
+    """
+    real, fake = _as_features(real_feats, "real_feats"), _as_features(fake_feats, "fake_feats")
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"feature sets must have the same dimension, got {real.shape[1]} and {fake.shape[1]}")
+    if not 1 <= int(k) < min(len(real), len(fake)):
+        raise ValueError(f"k must be in [1, {min(len(real), len(fake)) - 1}] for sets of {len(real)} and {len(fake)} "
+                         f"samples, got {k}")
+    return _manifold_fraction(real, fake, k, chunk), _manifold_fraction(fake, real, k, chunk)
+
+
+def _manifold_fraction(support: np.ndarray, queries: np.ndarray, k: int, chunk: int) -> float:
+    """Fraction of ``queries`` that fall in at least one k-NN ball of ``support``."""
+    from sklearn.metrics import pairwise_distances
+    from sklearn.neighbors import NearestNeighbors
+
+    # k + 1 neighbours: the nearest one of each support point is the point itself
+    dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(support).kneighbors(support)
+    radii = dist[:, k]
+    inside = np.zeros(len(queries), dtype=bool)
+    for i in range(0, len(queries), chunk):
+        d = pairwise_distances(queries[i:i + chunk], support)
+        inside[i:i + chunk] = np.any(d <= radii[None, :] * (1 + 1e-9) + 1e-12, axis=1)
+    return float(inside.mean())
+
+
+def class_histogram(pred_labels, num_classes: int) -> np.ndarray:
+    """Counts of each predicted class, ``(num_classes,)`` int64."""
+    labels = np.asarray(pred_labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"pred_labels must be a 1-D integer array, got shape {labels.shape} dtype {labels.dtype}; "
+                         "use probs.argmax(axis=1)")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"pred_labels must be in [0, {num_classes}), got values in [{labels.min()}, {labels.max()}]")
+    return np.bincount(labels, minlength=int(num_classes)).astype("int64")
+
+
+def classes_covered(counts, min_fraction: Optional[float] = None) -> int:
+    """Number of classes that receive at least ``min_fraction`` of the samples.
+
+    ``min_fraction=None`` uses half the uniform share, ``1 / (2 C)`` (5 % for 10 classes): a class
+    that gets only a few stray samples (classifier mistakes) does not count as produced.
+    """
+    c = np.asarray(counts, dtype="float64")
+    if c.ndim != 1 or c.size == 0 or np.any(c < 0) or c.sum() <= 0:
+        raise ValueError(f"counts must be a non-empty 1-D array of non-negative counts with a positive sum, got {c}")
+    threshold = 0.5 / len(c) if min_fraction is None else float(min_fraction)
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"min_fraction must be in (0, 1], got {min_fraction}")
+    return int(np.sum(c / c.sum() >= threshold))
+
+
+# ----------------------------------------------------------------------------------------------
+# The classifier that provides features and probabilities
+# ----------------------------------------------------------------------------------------------
+def build_feature_classifier(input_shape, num_classes: int, feature_dim: int = 64, name: str = "scorer"):
+    """A small CNN classifier whose penultimate layer, named ``"features"``, gives the metric features.
+
+    Conv(32)-pool blocks halve the image until it is at most 7 pixels wide (2 blocks for 28x28,
+    3 for 64x64), then ``Dense(feature_dim, relu, name="features")`` and a softmax over
+    ``num_classes`` (output: probabilities ``(B, num_classes)``). Inputs: images in ``[0, 1]``.
+    """
+    import keras
+
+    h, w, c = (int(s) for s in input_shape)
+    inputs = keras.Input((h, w, c), name="images")
+    x = inputs
+    filters, size = 32, max(h, w)
+    while True:
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = keras.layers.MaxPooling2D()(x)
+        size //= 2
+        filters = min(filters * 2, 128)
+        if size <= 7:
+            break
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dropout(0.3)(x)
+    features = keras.layers.Dense(int(feature_dim), activation="relu", name="features")(x)
+    probs = keras.layers.Dense(int(num_classes), activation="softmax", name="probs")(features)
+    return keras.Model(inputs, probs, name=name)
+
+
+class Scorer:
+    """All sample-quality metrics through one trained classifier (see :func:`build_feature_classifier`).
+
+    Images are ``(N, H, W, C)`` in ``[0, 1]``; convert generator outputs with
+    ``coursekit.data.transforms.from_tanh_range`` first.
+    """
+
+    def __init__(self, classifier, batch_size: int = 256):
+        import keras
+
+        try:
+            feature_layer = classifier.get_layer("features")
+        except ValueError as err:
+            raise ValueError("the classifier needs a layer named 'features' (build it with "
+                             "coursekit.metrics.build_feature_classifier)") from err
+        self.classifier = classifier
+        self.num_classes = int(classifier.output.shape[-1])
+        self.image_shape = tuple(int(s) for s in classifier.input.shape[1:])
+        self._both = keras.Model(classifier.input, [feature_layer.output, classifier.output])
+        self.batch_size = int(batch_size)
+
+    def _check(self, x) -> np.ndarray:
+        arr = np.asarray(x, dtype="float32")
+        if arr.ndim != 4 or tuple(arr.shape[1:]) != self.image_shape:
+            raise ValueError(f"images must have shape (N, {', '.join(map(str, self.image_shape))}), got {arr.shape}")
+        lo, hi = float(arr.min()), float(arr.max())
+        if lo < -1e-4 or hi > 1.0001:
+            hint = ("; these look like generator outputs in [-1, 1]: apply coursekit.data.transforms.from_tanh_range"
+                    if lo >= -1.0001 and hi <= 1.0001 else "")
+            raise ValueError(f"images must be in [0, 1], got min={lo:.3g} max={hi:.3g}{hint}")
+        return arr
+
+    def features_and_probs(self, x):
+        """``(features (N, feature_dim), probs (N, num_classes))`` in one pass."""
+        arr = self._check(x)
+        feats, probs = self._both.predict(arr, batch_size=self.batch_size, verbose=0)
+        return np.asarray(feats, "float64"), np.asarray(probs, "float64")
+
+    def features(self, x) -> np.ndarray:
+        """Penultimate-layer features ``(N, feature_dim)``."""
+        return self.features_and_probs(x)[0]
+
+    def probs(self, x) -> np.ndarray:
+        """Class probabilities ``(N, num_classes)``."""
+        return self.features_and_probs(x)[1]
+
+    def score(self, real, fake, k: int = 3) -> dict:
+        """All metrics of ``fake`` against ``real`` (both images in ``[0, 1]``).
+
+        Returns:
+            ``{"frechet", "inception_score", "precision", "recall"}`` (floats; the inception
+            score is that of ``fake``), ``"histogram"`` (``(num_classes,)`` counts of ``fake``'s
+            predicted classes) and ``"classes_covered"`` (int, see :func:`classes_covered`).
+        """
+        real_feats, _ = self.features_and_probs(real)
+        fake_feats, fake_probs = self.features_and_probs(fake)
+        precision, recall = precision_recall(real_feats, fake_feats, k=k)
+        hist = class_histogram(fake_probs.argmax(axis=1), self.num_classes)
+        return {
+            "frechet": frechet_distance(real_feats, fake_feats),
+            "inception_score": inception_score(fake_probs),
+            "precision": precision,
+            "recall": recall,
+            "histogram": hist,
+            "classes_covered": classes_covered(hist),
+        }
+
+
+def train_scorer(dataset, *, run_name: str, epochs: int, batch_size: int = 128, feature_dim: int = 64,
+                 verbose: int = 0, retrain: bool = False):
+    """Train (or load) the scorer's classifier on ``dataset.x_train / y_train`` via ``fit_or_load``.
+
+    Args:
+        dataset: a :class:`coursekit.data.ImageDataset` (images in ``[0, 1]``).
+        run_name: e.g. ``f"05_mnist_scorer-{profile.name}"``.
+        epochs: training epochs.
+
+    Returns:
+        ``(Scorer, test_accuracy)``: accuracy on ``dataset.x_test`` (a fraction), the check that the
+        features mean something.
+    """
+    import keras
+
+    from coursekit.training import fit_or_load
+
+    model = build_feature_classifier(dataset.image_shape, dataset.num_classes, feature_dim=feature_dim)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    fit_or_load(model, dataset.x_train, y=dataset.y_train, run_name=run_name, epochs=epochs, batch_size=batch_size,
+                verbose=verbose, retrain=retrain)
+    probs = model.predict(dataset.x_test, batch_size=256, verbose=0)
+    accuracy = float(np.mean(probs.argmax(axis=1) == dataset.y_test))
+    return Scorer(model), accuracy

@@ -1,0 +1,205 @@
+import numpy as np
+import pytest
+
+from coursekit.data import AnimeFaces, DataError, draw_standin_faces, load_anime_faces
+from coursekit.data import anime as anime_module
+from coursekit.data.anime import ANIME_DIR_ENV, ATTRIBUTES
+
+
+@pytest.fixture(scope="module")
+def faces32():
+    return draw_standin_faces(1200, 32, seed=1)
+
+
+@pytest.fixture(scope="module")
+def held_out32():
+    return draw_standin_faces(400, 32, seed=2)
+
+
+def _pixel(coord, size=32):
+    """Image coordinate in [-1, 1] -> pixel index."""
+    return int((coord + 1) / 2 * size)
+
+
+def _nearest_class_mean_accuracy(feats, labels, test_feats, test_labels, k):
+    centroids = np.stack([feats[labels == c].mean(0) for c in range(k)])
+    dist = ((test_feats[:, None, :] - centroids[None]) ** 2).sum(-1)
+    return float((dist.argmin(1) == test_labels).mean())
+
+
+# --- the procedural stand-in --------------------------------------------------------------------
+
+def test_shapes_ranges_and_labels(faces32):
+    x, attrs = faces32
+    assert x.shape == (1200, 32, 32, 3) and x.dtype == np.float32
+    assert 0.0 <= x.min() and x.max() <= 1.0 and x.std() > 0.15
+    assert set(attrs) == set(ATTRIBUTES)
+    for name, a in attrs.items():
+        assert a.shape == (1200,) and a.dtype == np.int32
+        assert a.min() == 0 and a.max() == len(ATTRIBUTES[name]) - 1
+    x64, _ = draw_standin_faces(5, 64, seed=0)
+    assert x64.shape == (5, 64, 64, 3) and x64.dtype == np.float32 and 0 <= x64.min() and x64.max() <= 1
+
+
+def test_deterministic_from_the_seed():
+    a, la = draw_standin_faces(50, 32, seed=3)
+    b, lb = draw_standin_faces(50, 32, seed=3)
+    np.testing.assert_array_equal(a, b)
+    for name in la:
+        np.testing.assert_array_equal(la[name], lb[name])
+    c, _ = draw_standin_faces(50, 32, seed=4)
+    assert np.abs(a - c).mean() > 0.05
+
+
+def test_attributes_are_balanced_and_independent(faces32):
+    _, attrs = faces32
+    for name, a in attrs.items():
+        counts = np.bincount(a, minlength=len(ATTRIBUTES[name]))
+        assert counts.max() - counts.min() <= 1, (name, counts)
+    # independent draws: hair colour does not predict the hair style
+    table = np.zeros((6, 3))
+    np.add.at(table, (attrs["hair_colour"], attrs["hair_style"]), 1)
+    assert table.min() > 0.5 * table.mean()
+
+
+def test_hair_colour_is_visible_in_the_hair_region(faces32, held_out32):
+    (x, a), (xt, at) = faces32, held_out32
+    region = lambda imgs: imgs[:, _pixel(-0.5):_pixel(-0.4), _pixel(-0.15):_pixel(0.15)].reshape(len(imgs), -1, 3).mean(1)  # noqa: E731
+    means = np.stack([region(x)[a["hair_colour"] == c].mean(0) for c in range(6)])
+    gaps = np.linalg.norm(means[:, None] - means[None], axis=-1)[np.triu_indices(6, 1)]
+    assert gaps.min() > 0.15, f"two hair colours look alike in the hair region: {np.round(means, 2)}"
+    acc = _nearest_class_mean_accuracy(region(x), a["hair_colour"], region(xt), at["hair_colour"], 6)
+    assert acc > 0.95
+
+
+def test_background_style_and_eye_colour_are_visible(faces32, held_out32):
+    (x, a), (xt, at) = faces32, held_out32
+    corner = lambda imgs: imgs[:, :3, :3].reshape(len(imgs), -1, 3).mean(1)  # noqa: E731
+    assert _nearest_class_mean_accuracy(corner(x), a["background"], corner(xt), at["background"], 4) > 0.95
+    flat = lambda imgs: imgs.reshape(len(imgs), -1)  # noqa: E731
+    assert _nearest_class_mean_accuracy(flat(x), a["hair_style"], flat(xt), at["hair_style"], 3) > 0.8  # chance 1/3
+    band = lambda imgs: imgs[:, _pixel(-0.1):_pixel(0.4)].reshape(len(imgs), -1)  # noqa: E731
+    assert _nearest_class_mean_accuracy(band(x), a["eye_colour"], band(xt), at["eye_colour"], 4) > 0.6  # chance 1/4
+    # and the eye colour changes the image where the eyes are: left and right of centre, below the middle
+    overall = x.mean(0)
+    for c in range(4):
+        diff = np.abs(x[a["eye_colour"] == c].mean(0) - overall).sum(-1)
+        row, col = np.unravel_index(diff.argmax(), diff.shape)
+        assert 16 <= row <= 23 and abs(col - 15.5) >= 2, (c, row, col)
+
+
+def test_faces_are_structured_not_noise(faces32):
+    x, _ = faces32
+    # neighbouring pixels agree (flat regions with edges), unlike noise
+    assert np.abs(np.diff(x, axis=2)).mean() < 0.1  # uniform noise: 0.33
+    # below the eyes, in the middle, most images show skin (a face)
+    cheeks = np.median(x[:, 19:22, 14:18].reshape(len(x), -1, 3), axis=1)
+    skin = (cheeks[:, 0] > 0.85) & (cheeks[:, 0] > cheeks[:, 2] + 0.1)
+    assert skin.mean() > 0.9
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="n must be"):
+        draw_standin_faces(0)
+    with pytest.raises(ValueError, match="size"):
+        draw_standin_faces(4, size=8)
+    with pytest.raises(ValueError, match="source"):
+        load_anime_faces(source="kaggle")
+
+
+# --- load_anime_faces -----------------------------------------------------------------------------
+
+def test_standin_loader(capsys):
+    d = load_anime_faces(source="standin", size=32, n_train=120, n_test=60, seed=5)
+    assert isinstance(d, AnimeFaces) and d.num_classes == 6
+    assert d.x_train.shape == (120, 32, 32, 3) and d.x_test.shape == (60, 32, 32, 3)
+    np.testing.assert_array_equal(d.y_train, d.attributes_train["hair_colour"])
+    assert "stand-in" in capsys.readouterr().out
+    again = load_anime_faces(source="standin", size=32, n_train=120, n_test=60, seed=5, verbose=False)
+    np.testing.assert_array_equal(again.x_test, d.x_test)
+    assert np.abs(d.x_train[:60] - d.x_test).mean() > 0.05  # train and test are different draws
+    small = d.subset(10, 5)
+    assert len(small.attributes_train["eye_colour"]) == 10 and len(small.attributes_test["background"]) == 5
+    np.testing.assert_array_equal(small.attributes_train["hair_style"], d.attributes_train["hair_style"][:10])
+
+
+def test_auto_picks_folder_from_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv(ANIME_DIR_ENV, raising=False)
+    assert load_anime_faces(size=16, n_train=6, n_test=6, verbose=False).num_classes == 6
+    _write_faces(tmp_path, 4)
+    monkeypatch.setenv(ANIME_DIR_ENV, str(tmp_path))
+    d = load_anime_faces(size=16, verbose=False)
+    assert d.num_classes == 1 and len(d.x_train) + len(d.x_test) == 4
+    monkeypatch.delenv(ANIME_DIR_ENV)
+    with pytest.raises(DataError, match=ANIME_DIR_ENV):
+        load_anime_faces(source="folder")
+
+
+def _write_faces(folder, n, size=(20, 20)):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    sub = folder / "images"
+    sub.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        arr = rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)
+        Image.fromarray(arr).save(sub / f"{i}_2019.{'jpg' if i % 2 else 'png'}")
+    (folder / "notes.txt").write_text("not an image, ignored")
+
+
+def test_folder_loader_crops_resizes_and_splits(tmp_path):
+    from PIL import Image
+
+    _write_faces(tmp_path, 9)
+    wide = np.zeros((10, 30, 3), np.uint8)
+    wide[:, :10] = wide[:, 20:] = (255, 0, 0)
+    wide[:, 10:20] = (0, 0, 255)  # only the centre square is blue
+    Image.fromarray(wide).save(tmp_path / "images" / "wide.png")
+    Image.fromarray(np.full((12, 12), 128, np.uint8)).save(tmp_path / "grey.png")  # greyscale -> RGB
+    d = load_anime_faces(source="folder", path=tmp_path, size=16, n_test=3, seed=0, verbose=False)
+    assert d.x_train.shape == (8, 16, 16, 3) and d.x_test.shape == (3, 16, 16, 3)
+    assert d.num_classes == 1 and not d.y_train.any() and d.attributes_train == {}
+    assert 0 <= d.x_train.min() and d.x_train.max() <= 1 and "11 image files" in d.provenance
+    everything = np.concatenate([d.x_train, d.x_test])
+    blue = [im for im in everything if im[..., 2].mean() > 0.95]
+    assert len(blue) == 1 and blue[0][..., 0].max() < 0.05, "the wide image must be centre-cropped to its blue square"
+    again = load_anime_faces(source="folder", path=tmp_path, size=16, n_test=3, seed=0, verbose=False)
+    np.testing.assert_array_equal(again.x_test, d.x_test)
+    other = load_anime_faces(source="folder", path=tmp_path, size=16, n_test=3, seed=1, verbose=False)
+    assert not np.array_equal(other.x_test, d.x_test)
+
+
+def test_folder_errors(tmp_path):
+    with pytest.raises(DataError, match="does not exist.*kaggle datasets download"):
+        load_anime_faces(source="folder", path=tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "readme.txt").write_text("no images here")
+    with pytest.raises(DataError, match="no image files"):
+        load_anime_faces(source="folder", path=tmp_path / "empty")
+    with pytest.raises(DataError, match="is a file"):
+        load_anime_faces(source="folder", path=tmp_path / "empty" / "readme.txt")
+    _write_faces(tmp_path / "one", 1)
+    with pytest.raises(DataError, match="only 1 image"):
+        load_anime_faces(source="folder", path=tmp_path / "one")
+    _write_faces(tmp_path / "few", 5)
+    with pytest.raises(DataError, match="holds only 5"):
+        load_anime_faces(source="folder", path=tmp_path / "few", n_train=10, n_test=1)
+
+
+def test_corrupt_file_is_named_and_can_be_skipped(tmp_path):
+    _write_faces(tmp_path, 6)
+    bad = tmp_path / "images" / "broken.jpg"
+    bad.write_bytes(b"this is not a jpeg")
+    with pytest.raises(DataError, match="broken.jpg.*corrupt.*skip_corrupt=True"):
+        load_anime_faces(source="folder", path=tmp_path, size=16, n_test=1, verbose=False)
+    d = load_anime_faces(source="folder", path=tmp_path, size=16, n_train=5, n_test=1, skip_corrupt=True, verbose=False)
+    assert len(d.x_train) == 5 and "1 corrupt file(s) left out" in d.provenance
+    with pytest.raises(DataError, match="too few"):
+        load_anime_faces(source="folder", path=tmp_path, size=16, n_train=6, n_test=1, skip_corrupt=True)
+
+
+def test_kaggle_folder_is_recognised_by_its_size(tmp_path, monkeypatch):
+    _write_faces(tmp_path, 3)
+    monkeypatch.setattr(anime_module, "KAGGLE_SIZE", 3)
+    d = load_anime_faces(source="folder", path=tmp_path, size=16, n_test=1, verbose=False)
+    assert "Kaggle Anime Face Dataset" in d.provenance
