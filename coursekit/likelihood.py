@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from keras import ops
 
 
 def bits_per_dim(nll_nats, dims: int):
@@ -44,6 +45,29 @@ def bernoulli_log_likelihood(x, logits):
         raise ValueError(f"x and logits must have the same shape, got {x.shape} and {logits.shape}")
     ll = x * logits - np.logaddexp(0.0, logits)
     return ll.reshape(len(ll), -1).sum(axis=1)
+
+
+def bernoulli_nll(x, logits):
+    """Differentiable NLL in nats of ``x`` under independent Bernoulli(sigmoid(logits)) dimensions.
+
+    The training loss of the VAE decoder (lecture 03) and of the binary PixelCNN (lecture 04).
+
+    Args:
+        x: ``(B, ...)`` targets in ``[0, 1]`` (binary for a true likelihood).
+        logits: same shape as ``x`` (an unknown, ``None``, dimension matches anything).
+
+    Returns:
+        ``(B,)`` tensor: ``-log p(x)`` summed over all non-batch axes, computed stably as
+        ``softplus(l) - x * l`` with ``keras.ops``. The NumPy twin for evaluation is
+        :func:`bernoulli_log_likelihood` (its negative).
+    """
+    x = ops.convert_to_tensor(x, dtype="float32")
+    logits = ops.convert_to_tensor(logits, dtype="float32")
+    a, b = tuple(x.shape), tuple(logits.shape)
+    if len(a) != len(b) or any(p is not None and q is not None and int(p) != int(q) for p, q in zip(a, b)):
+        raise ValueError(f"x and logits must have the same shape, got {a} and {b}")
+    per_dim = ops.softplus(logits) - x * logits
+    return ops.sum(ops.reshape(per_dim, (ops.shape(per_dim)[0], -1)), axis=1)
 
 
 def log_mean_exp(a, axis: int = 0):

@@ -34,6 +34,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from coursekit.likelihood import bernoulli_nll  # noqa: F401  (re-exported: the binary PixelCNN's loss)
+
 MASK_TYPES = ("A", "B")
 
 
@@ -234,17 +236,6 @@ def _check_shapes(a, b, what: str) -> None:
 def to_levels(x, levels: int):
     """Images in ``[0, 1]`` -> integer levels ``0 .. levels - 1`` (int32, same shape)."""
     return ops.cast(ops.round(ops.convert_to_tensor(x, "float32") * (levels - 1)), "int32")
-
-
-def bernoulli_nll(x, logits):
-    """NLL in nats per image of binary ``x`` ``(B, H, W, C)`` under Bernoulli(sigmoid(logits)); ``(B,)``.
-
-    Computed stably as ``softplus(l) - x * l`` summed over pixels and channels.
-    """
-    x = ops.convert_to_tensor(x, "float32")
-    _check_shapes(x.shape, logits.shape, "logits must have the shape of x")
-    per_dim = ops.softplus(logits) - x * logits
-    return ops.sum(ops.reshape(per_dim, (ops.shape(per_dim)[0], -1)), axis=1)
 
 
 def categorical_nll(x, logits):

@@ -22,6 +22,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from coursekit.likelihood import bernoulli_nll  # noqa: F401  (re-exported: the VAE's reconstruction term)
+
 
 @keras.saving.register_keras_serializable(package="coursekit")
 class Sampling(keras.layers.Layer):
@@ -65,26 +67,6 @@ class Sampling(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
-
-
-def bernoulli_nll(x, logits):
-    """Negative log-likelihood in nats of ``x`` under independent Bernoulli(sigmoid(logits)) pixels.
-
-    Args:
-        x: ``(B, ...)`` targets in ``[0, 1]`` (binary for a true likelihood).
-        logits: decoder outputs before the sigmoid, same shape as ``x``.
-
-    Returns:
-        ``(B,)`` tensor: ``-log p(x | z)`` summed over all non-batch axes, computed stably as
-        ``softplus(l) - x * l``. Differentiable (``keras.ops``); the NumPy twin for evaluation
-        is :func:`coursekit.likelihood.bernoulli_log_likelihood` (its negative).
-    """
-    x = ops.convert_to_tensor(x, dtype="float32")
-    logits = ops.convert_to_tensor(logits, dtype="float32")
-    if tuple(x.shape) != tuple(logits.shape):
-        raise ValueError(f"x and logits must have the same shape, got {tuple(x.shape)} and {tuple(logits.shape)}")
-    per_pixel = ops.softplus(logits) - x * logits
-    return ops.sum(ops.reshape(per_pixel, (ops.shape(per_pixel)[0], -1)), axis=1)
 
 
 def dynamic_binarize(x, seed=None):

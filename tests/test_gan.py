@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 from matplotlib.figure import Figure
 
+from _disconnect import Interrupt, InterruptAfter
 from coursekit import gan as G
 from coursekit import training
 
@@ -187,19 +188,6 @@ def test_sampling_helpers():
 
 
 # --- resume and load through fit_or_load --------------------------------------------------------
-class Interrupt(Exception):
-    pass
-
-
-class InterruptAfter(keras.callbacks.Callback):
-    def __init__(self, epochs):
-        super().__init__()
-        self.epochs = epochs
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 == self.epochs:
-            raise Interrupt()
-
 
 def optimizer_state(opt):
     return [v.numpy().copy() for v in opt.variables]

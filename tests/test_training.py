@@ -4,23 +4,9 @@ import keras
 import numpy as np
 import pytest
 
+from _disconnect import Interrupt, InterruptAfter
 from coursekit import training
 
-
-class Interrupt(Exception):
-    pass
-
-
-class InterruptAfter(keras.callbacks.Callback):
-    """Simulates a Colab disconnect after a given number of epochs."""
-
-    def __init__(self, epochs):
-        super().__init__()
-        self.epochs = epochs
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 == self.epochs:
-            raise Interrupt()
 
 
 class EpochRecorder(keras.callbacks.Callback):

@@ -6,6 +6,7 @@ import pytest
 import scipy.stats
 import tensorflow as tf
 
+from _disconnect import Interrupt, InterruptAfter
 from coursekit.likelihood import bernoulli_log_likelihood
 from coursekit.vae import Sampling, bernoulli_nll, dynamic_binarize, gaussian_quantile_grid
 
@@ -119,16 +120,6 @@ class _TinyVAE(keras.Model):
         return {"loss": self.tracker.result()}
 
 
-class _Interrupt(Exception):
-    pass
-
-
-class _StopAfter(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == 0:
-            raise _Interrupt()
-
-
 def _fresh_vae(x):
     vae = _TinyVAE(seed=0)
     vae.compile(optimizer=keras.optimizers.Adam(1e-2))
@@ -141,8 +132,8 @@ def test_subclassed_vae_resumes_and_loads_through_fit_or_load():
     from coursekit.training import fit_or_load
 
     x = np.random.default_rng(0).random((64, 6)).astype("float32")
-    with pytest.raises(_Interrupt):
-        fit_or_load(_fresh_vae(x), x, run_name="tiny_vae", epochs=3, batch_size=16, verbose=0, callbacks=[_StopAfter()])
+    with pytest.raises(Interrupt):
+        fit_or_load(_fresh_vae(x), x, run_name="tiny_vae", epochs=3, batch_size=16, verbose=0, callbacks=[InterruptAfter(1)])
     resumed = _fresh_vae(x)  # a restarted kernel: new objects
     history = fit_or_load(resumed, x, run_name="tiny_vae", epochs=3, batch_size=16, verbose=0)
     assert len(history["loss"]) == 3 and all(np.isfinite(history["loss"]))
