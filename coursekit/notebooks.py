@@ -44,18 +44,35 @@ def colab_badge(stem: str) -> str:
 
 
 def colab_setup_source() -> str:
-    """Source of the first code cell: installs coursekit at the pinned ref, only in Colab."""
+    """Source of the first code cell: installs coursekit from :data:`coursekit.meta.REPO_REF`, only in Colab.
+
+    Rerunning the cell reuses the clone. A failed clone or install stops the notebook with a
+    message that says what went wrong and what to do (not a bare ``CalledProcessError``).
+    """
     return (
-        "# Colab only: fetch the course at its pinned release and install coursekit. Elsewhere this does nothing.\n"
+        f"# Colab only: fetch the course (branch {REPO_REF}, where this notebook comes from) and install coursekit.\n"
+        "# Elsewhere this does nothing.\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
+        "    import os\n"
+        "    import shutil\n"
         "    import subprocess\n"
         "\n"
-        f'    REPO, REF = "{REPO_URL}", "{REPO_REF}"\n'
-        '    subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", REF, REPO, "/content/course"], check=False)\n'
-        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)\n'
-        '    sys.path.insert(0, "/content/course")'
+        f'    REPO, REF, DEST = "{REPO_URL}", "{REPO_REF}", "/content/course"\n'
+        '    if not os.path.exists(os.path.join(DEST, "pyproject.toml")):  # rerunning the cell reuses the clone\n'
+        "        shutil.rmtree(DEST, ignore_errors=True)  # what a failed clone left\n"
+        '        step = subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", REF, REPO, DEST],\n'
+        "                              capture_output=True, text=True)\n"
+        "        if step.returncode != 0:\n"
+        '            raise RuntimeError(f"could not download the course ({REPO}, branch {REF}): {step.stderr.strip()}. "\n'
+        '                               "Check that the runtime is connected to the internet, then run this cell again.")\n'
+        '    step = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", DEST],\n'
+        "                          capture_output=True, text=True)\n"
+        "    if step.returncode != 0:\n"
+        '        raise RuntimeError(f"could not install coursekit from {DEST}: {step.stderr.strip()[-2000:]}. "\n'
+        '                           "Use Runtime > Disconnect and delete runtime, then run this cell again.")\n'
+        "    sys.path.insert(0, DEST)"
     )
 
 

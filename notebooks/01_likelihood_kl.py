@@ -34,16 +34,29 @@
 # | `gpu` | Colab | under a minute (no GPU needed) |
 
 # %% tags=["colab-setup"]
-# Colab only: fetch the course at its pinned release and install coursekit. Elsewhere this does nothing.
+# Colab only: fetch the course (branch main, where this notebook comes from) and install coursekit.
+# Elsewhere this does nothing.
 import sys
 
 if "google.colab" in sys.modules:
+    import os
+    import shutil
     import subprocess
 
-    REPO, REF = "https://github.com/dgm-course/deep-generative-models", "v0.1.0"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", REF, REPO, "/content/course"], check=False)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
-    sys.path.insert(0, "/content/course")
+    REPO, REF, DEST = "https://github.com/dgm-course/deep-generative-models", "main", "/content/course"
+    if not os.path.exists(os.path.join(DEST, "pyproject.toml")):  # rerunning the cell reuses the clone
+        shutil.rmtree(DEST, ignore_errors=True)  # what a failed clone left
+        step = subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", REF, REPO, DEST],
+                              capture_output=True, text=True)
+        if step.returncode != 0:
+            raise RuntimeError(f"could not download the course ({REPO}, branch {REF}): {step.stderr.strip()}. "
+                               "Check that the runtime is connected to the internet, then run this cell again.")
+    step = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", DEST],
+                          capture_output=True, text=True)
+    if step.returncode != 0:
+        raise RuntimeError(f"could not install coursekit from {DEST}: {step.stderr.strip()[-2000:]}. "
+                           "Use Runtime > Disconnect and delete runtime, then run this cell again.")
+    sys.path.insert(0, DEST)
 
 # %% [markdown]
 # ## Setup
