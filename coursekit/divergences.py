@@ -41,7 +41,7 @@ def gaussian_log_pdf(x, mu, sigma):
     """log N(x; mu, sigma^2) in nats, elementwise; ``sigma > 0``."""
     from keras import ops
 
-    x = ops.convert_to_tensor(x, dtype="float32")
+    x, mu, sigma = (ops.convert_to_tensor(v, dtype="float32") for v in (x, mu, sigma))  # NumPy float64 too
     z = (x - mu) / sigma
     return -0.5 * z * z - ops.log(sigma) - 0.5 * LOG_2PI
 
@@ -77,14 +77,16 @@ def gaussian_kl(mu_q, logvar_q, mu_p=0.0, logvar_p=0.0):
     Args:
         mu_q, logvar_q: ``(..., D)`` mean and log-variance of q.
         mu_p, logvar_p: broadcastable mean and log-variance of p.
+        Each may be a float, a NumPy array of any float dtype or a tensor; the result is float32.
 
     Returns:
         ``(...)`` tensor, one divergence per leading index.
     """
     from keras import ops
 
-    mu_q = ops.convert_to_tensor(mu_q, dtype="float32")
-    logvar_q = ops.convert_to_tensor(logvar_q, dtype="float32")
+    # float32 throughout: NumPy float64 arrays and Python floats are accepted for any argument
+    mu_q, logvar_q, mu_p, logvar_p = (ops.convert_to_tensor(v, dtype="float32")
+                                      for v in (mu_q, logvar_q, mu_p, logvar_p))
     term = logvar_p - logvar_q + (ops.exp(logvar_q) + ops.square(mu_q - mu_p)) / ops.exp(logvar_p) - 1.0
     return 0.5 * ops.sum(term, axis=-1)
 

@@ -85,3 +85,14 @@ def test_grid_kl_matches_gaussian_closed_form_in_both_directions():
     rev = float(dv.grid_kl(lq, lp, dx))  # KL(q || p)
     assert fwd == pytest.approx(float(dv.gaussian_kl([0.0], [0.0], 1.0, math.log(4.0))), abs=1e-4)
     assert rev == pytest.approx(float(dv.gaussian_kl([1.0], [math.log(4.0)], 0.0, 0.0)), abs=1e-4)
+
+
+def test_float64_numpy_inputs_are_accepted_everywhere():
+    """The docstrings allow NumPy arrays; float64 ones (NumPy's default) used to raise a dtype TypeError."""
+    x = np.linspace(-1.0, 1.0, 5)  # float64
+    mu_q, logvar_q = np.zeros((2, 3)), np.log(np.full((2, 3), 4.0))
+    kl = np.asarray(dv.gaussian_kl(mu_q, logvar_q, np.ones(3), np.zeros(3)))
+    # KL(N(0, 4) || N(1, 1)) per dimension = 0.5 * (4 + 1 - 1 - log 4), three dimensions
+    np.testing.assert_allclose(kl, [1.5 * (4.0 - math.log(4.0))] * 2, rtol=1e-5)
+    logp = np.asarray(dv.gaussian_log_pdf(x, np.float64(0.5), np.array([2.0])))
+    np.testing.assert_allclose(logp, scipy.stats.norm(0.5, 2.0).logpdf(x), rtol=1e-5)
