@@ -1,4 +1,5 @@
-"""Plots every lecture uses. Each function returns a ``matplotlib.figure.Figure``.
+"""Plots every lecture uses. Each ``plot``-style function returns a ``matplotlib.figure.Figure``;
+:func:`tile_images` returns the mosaic array that :class:`coursekit.gan.callbacks.GANMonitor` saves.
 
 Figures are built with the object-oriented API (no pyplot state), so tests can inspect them
 and a notebook shows a figure exactly once: make it the last expression of the cell.
@@ -6,6 +7,7 @@ and a notebook shows a figure exactly once: make it the last expression of the c
 
 from __future__ import annotations
 
+import math
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
@@ -27,6 +29,23 @@ def _show_figures_in_notebooks() -> None:
 
 
 _show_figures_in_notebooks()
+
+
+def tile_images(images, ncols: int = 8, value_range: Sequence[float] = (-1.0, 1.0), pad: int = 1) -> np.ndarray:
+    """One mosaic ``(rows*(H+pad)-pad, ncols*(W+pad)-pad, C)`` in ``[0, 1]`` from ``(N, H, W, C)`` images."""
+    arr = np.asarray(images, dtype="float32")
+    if arr.ndim != 4:
+        raise ValueError(f"images must be (N, H, W, C), got shape {arr.shape}")
+    low, high = value_range
+    arr = np.clip((arr - low) / (high - low), 0.0, 1.0)
+    n, h, w, c = arr.shape
+    ncols = max(1, min(int(ncols), n))
+    nrows = int(math.ceil(n / ncols))
+    mosaic = np.ones((nrows * (h + pad) - pad, ncols * (w + pad) - pad, c), "float32")
+    for i in range(n):
+        r, col = divmod(i, ncols)
+        mosaic[r * (h + pad):r * (h + pad) + h, col * (w + pad):col * (w + pad) + w] = arr[i]
+    return mosaic
 
 
 def image_grid(
@@ -183,5 +202,99 @@ def plot_gan_history(
     ax_acc.legend(fontsize=8)
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def monitor_grids(
+    folder,
+    epochs: Optional[Sequence[int]] = None,
+    *,
+    last: int = 4,
+    ncols: int = 1,
+    titles: Optional[Sequence[str]] = None,
+    width: float = 9.0,
+) -> Figure:
+    """Show the PNG grids a ``GANMonitor`` saved (``folder/epoch_XXX.png``) for a few epochs.
+
+    They are read from disk, so they are there after a finished run was loaded instead of trained.
+
+    Args:
+        folder: the monitor's ``out_dir``.
+        epochs: 1-based epochs to show; ``None`` = the ``last`` ones saved.
+        last: how many of the latest grids to show when ``epochs`` is ``None``.
+        ncols: grids per row.
+        titles: one title per grid (default: ``"epoch N"``).
+        width: figure width in inches.
+
+    Raises:
+        FileNotFoundError: an asked-for epoch has no grid (naming the file and the epochs that have one).
+    """
+    import matplotlib.image
+    from pathlib import Path
+
+    folder = Path(folder)
+    saved = sorted(int(p.stem.split("_")[1]) for p in folder.glob("epoch_*.png"))
+    if epochs is None:
+        epochs = saved[-int(last):]
+    epochs = [int(e) for e in epochs]
+    missing = [e for e in epochs if e not in saved]
+    if not epochs or missing:
+        raise FileNotFoundError(f"no monitor grid for epoch(s) {missing or epochs} in {folder.name}/ "
+                                f"(grids saved for epochs {saved}); was the GANMonitor callback passed to fit?")
+    titles = list(titles) if titles is not None else [f"epoch {e}" for e in epochs]
+    if len(titles) != len(epochs):
+        raise ValueError(f"titles must have one entry per epoch ({len(epochs)}), got {len(titles)}")
+    images = [matplotlib.image.imread(folder / f"epoch_{e:03d}.png") for e in epochs]
+    ncols = max(1, min(int(ncols), len(images)))
+    nrows = int(math.ceil(len(images) / ncols))
+    h, w = images[0].shape[:2]
+    fig = Figure(figsize=(width, nrows * (width / ncols) * h / w + 0.45 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes:
+        ax.axis("off")
+    for ax, image, title in zip(axes, images, titles):
+        ax.imshow(image, interpolation="nearest")
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def class_histogram(
+    counts: Mapping[str, Sequence[float]],
+    class_names: Sequence[str],
+    *,
+    threshold: Optional[float] = None,
+    title: Optional[str] = None,
+    xlabel: str = "class (the classifier's call)",
+) -> Figure:
+    """Grouped bars of class fractions, one group per class, one bar per named set of images.
+
+    Args:
+        counts: ``{set name: (K,) counts}``, e.g. ``{"real": hist_real, "GAN": hist_fake}``; each set
+            is normalised to fractions of its own total.
+        class_names: ``K`` tick labels.
+        threshold: draw a dotted line at this fraction (e.g. the "covered" threshold of
+            :func:`coursekit.metrics.classes_covered`).
+    """
+    k = len(class_names)
+    bad = {name: np.shape(c) for name, c in counts.items() if np.shape(c) != (k,)}
+    if not counts or bad:
+        raise ValueError(f"counts must map set names to ({k},) arrays, one count per class; got shapes {bad or counts}")
+    fig = Figure(figsize=(max(6.0, 0.6 * k + 2), 3))
+    ax = fig.subplots()
+    width = 0.8 / len(counts)
+    pos = np.arange(k)
+    for i, (name, c) in enumerate(counts.items()):
+        c = np.asarray(c, dtype=float)
+        ax.bar(pos - 0.4 + width * (i + 0.5), c / max(c.sum(), 1e-12), width, label=name)
+    if threshold is not None:
+        ax.axhline(threshold, color="k", ls=":", lw=1, label="'covered' threshold")
+    ax.set_xticks(pos, [str(n) for n in class_names])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("fraction of images")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

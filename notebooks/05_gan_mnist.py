@@ -74,11 +74,12 @@ import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 
-from coursekit import gan as gan_lib
 from coursekit import metrics, plotting, training
 from coursekit.data import load_mnist
 from coursekit.data.transforms import from_tanh_range, to_tanh_range
-from coursekit.gan import GAN, GANMonitor, StepTimer
+from coursekit.gan import losses as gan_losses
+from coursekit.gan.callbacks import GANMonitor, StepTimer
+from coursekit.gan.trainer import GAN
 from coursekit.profiles import select_profile
 from coursekit.runcard import start_run
 
@@ -164,7 +165,7 @@ for name, other in (("D = 1/2 everywhere", np.zeros_like(xs)), ("D* with logits 
 # Our discriminators end with `Dense(1)` and no sigmoid: they output a **logit** $l$, with
 # $D(x) = \sigma(l)$. Both losses are binary cross-entropies written on logits, where
 # $-\log\sigma(l) = \mathrm{softplus}(-l)$ and $-\log(1 - \sigma(l)) = \mathrm{softplus}(l)$ never
-# take the log of 0 (`coursekit.gan.discriminator_loss`, `generator_loss`):
+# take the log of 0 (`coursekit.gan.losses.discriminator_loss`, `generator_loss`):
 #
 # - $D$ minimises $L_D = \mathbb{E}_x[\mathrm{BCE}(y_{real}, D(x))] + \mathbb{E}_z[\mathrm{BCE}(0, D(G(z)))]$,
 #   which is $-V$ when the real target is $y_{real} = 1$;
@@ -181,10 +182,10 @@ def fixed(v):
 
 
 h_09 = -(0.9 * math.log(0.9) + 0.1 * math.log(0.1))
-print(f"D says 1/2 everywhere          : L_D = {float(gan_lib.discriminator_loss(fixed(0.0), fixed(0.0))):.4f}  (2 ln 2 = {2 * math.log(2):.4f})")
-print(f"perfect D (logits +-20)        : L_D = {float(gan_lib.discriminator_loss(fixed(20.0), fixed(-20.0))):.4f}")
-print(f"  ... with real_label = 0.9    : L_D = {float(gan_lib.discriminator_loss(fixed(20.0), fixed(-20.0), 0.9)):.4f}  (penalised: too confident)")
-print(f"best D with real_label = 0.9   : L_D = {float(gan_lib.discriminator_loss(fixed(math.log(9)), fixed(-20.0), 0.9)):.4f}  "
+print(f"D says 1/2 everywhere          : L_D = {float(gan_losses.discriminator_loss(fixed(0.0), fixed(0.0))):.4f}  (2 ln 2 = {2 * math.log(2):.4f})")
+print(f"perfect D (logits +-20)        : L_D = {float(gan_losses.discriminator_loss(fixed(20.0), fixed(-20.0))):.4f}")
+print(f"  ... with real_label = 0.9    : L_D = {float(gan_losses.discriminator_loss(fixed(20.0), fixed(-20.0), 0.9)):.4f}  (penalised: too confident)")
+print(f"best D with real_label = 0.9   : L_D = {float(gan_losses.discriminator_loss(fixed(math.log(9)), fixed(-20.0), 0.9)):.4f}  "
       f"(real logit ln 9, D(x) = 0.9; the floor is H(0.9) = {h_09:.4f})")
 
 # %% [markdown]
@@ -201,15 +202,15 @@ print(f"best D with real_label = 0.9   : L_D = {float(gan_lib.discriminator_loss
 d_values = np.linspace(0.001, 0.999, 400).astype("float32")
 logits = tf.Variable(np.log(d_values / (1 - d_values))[:, None])
 curves = {}
-for kind in gan_lib.GENERATOR_LOSSES:
+for kind in gan_losses.GENERATOR_LOSSES:
     with tf.GradientTape() as tape:
-        per_sample = gan_lib.generator_loss(logits, kind) * len(d_values)  # the loss is a batch mean
+        per_sample = gan_losses.generator_loss(logits, kind) * len(d_values)  # the loss is a batch mean
     curves[kind] = (per_sample.numpy() / len(d_values), np.abs(tape.gradient(per_sample, logits).numpy()[:, 0]))
 
 fig = Figure(figsize=(10, 3.4))
 ax_val, ax_grad = fig.subplots(1, 2)
 for kind, label in (("saturating", "saturating: log(1 - D(G(z)))"), ("non_saturating", "non-saturating: -log D(G(z))")):
-    l_values = [float(gan_lib.generator_loss(l[None], kind)) for l in logits.numpy()]
+    l_values = [float(gan_losses.generator_loss(l[None], kind)) for l in logits.numpy()]
     ax_val.plot(d_values, l_values, label=label)
     ax_grad.plot(d_values, curves[kind][1], label=label)
 ax_val.set_xlabel("D(G(z))")
@@ -230,7 +231,7 @@ fig
 # %% [markdown]
 # ## 4. The training step in Keras 3
 #
-# `coursekit.gan.GAN` is a `keras.Model` with its own `compile(d_optimizer, g_optimizer)` and
+# `coursekit.gan.trainer.GAN` is a `keras.Model` with its own `compile(d_optimizer, g_optimizer)` and
 # `train_step`, so the whole loop runs through `fit` (callbacks, history, resuming). One step on a
 # batch of real images:
 #
@@ -244,8 +245,8 @@ fig
 # Here is the library's code, printed from the source:
 
 # %%
-print(inspect.getsource(GAN._d_step))
-print(inspect.getsource(GAN._g_step))
+print(inspect.getsource(GAN.discriminator_step))
+print(inspect.getsource(GAN.generator_step))
 print(inspect.getsource(GAN.train_step))
 
 # %% [markdown]
@@ -344,10 +345,10 @@ assert int(demo.d_optimizer.iterations) == WARMUP_STEPS and int(demo.g_optimizer
 assert all(np.array_equal(a, v.numpy()) for a, v in zip(g_before, demo.generator.trainable_variables)), "G moved"
 z = demo.sample_latent(256, seed=1)
 grad_norms = {}
-for kind in gan_lib.GENERATOR_LOSSES:
+for kind in gan_losses.GENERATOR_LOSSES:
     with tf.GradientTape() as tape:
         d_logits = demo.discriminator(demo.generator(z, training=True), training=False)
-        loss = gan_lib.generator_loss(d_logits, kind)
+        loss = gan_losses.generator_loss(d_logits, kind)
     grad_norms[kind] = float(tf.linalg.global_norm(tape.gradient(loss, demo.generator.trainable_variables)))
 print(f"after {WARMUP_STEPS} discriminator steps: mean D(G(z)) = {float(tf.reduce_mean(tf.sigmoid(d_logits))):.4f}")
 for kind, norm in grad_norms.items():
@@ -364,7 +365,7 @@ print(f"ratio non-saturating / saturating: {grad_norms['non_saturating'] / grad_
 
 # %%
 compare = {}
-for kind in gan_lib.GENERATOR_LOSSES:
+for kind in gan_losses.GENERATOR_LOSSES:
     keras.utils.set_random_seed(SEED)
     short = make_gan(generator_loss=kind, d_warmup_steps=WARMUP_STEPS)
     short.compile(d_optimizer=keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1),
@@ -420,16 +421,9 @@ print(f"training step: {ms_per_step:.1f} ms (batch {BATCH_SIZE}, median over {EP
 # blobs with the average shape of a digit; strokes and distinct digit classes appear later.
 
 # %%
-import matplotlib.image
-
 shown = sorted({1, max(1, EPOCHS // 8), max(1, EPOCHS // 3), EPOCHS})
-fig = Figure(figsize=(9, 2.4 * len(shown)))
-for ax, epoch in zip(fig.subplots(len(shown), 1, squeeze=False)[:, 0], shown):
-    ax.imshow(matplotlib.image.imread(run_dir / "samples" / f"epoch_{epoch:03d}.png"), interpolation="nearest")
-    ax.set_title(f"epoch {epoch} ({epoch * steps_per_epoch:,} generator steps)", fontsize=10)
-    ax.axis("off")
-fig.tight_layout()
-fig
+plotting.monitor_grids(run_dir / "samples", shown,
+                       titles=[f"epoch {e} ({e * steps_per_epoch:,} generator steps)" for e in shown])
 
 # %% [markdown]
 # ### Curves
@@ -502,17 +496,8 @@ for key in ("frechet", "inception_score", "precision", "recall", "classes_covere
     print(f"{key:17s} {scores[key]:8.3f} {floor[key]:11.3f}")
 
 # %%
-fig = Figure(figsize=(7, 3))
-ax = fig.subplots()
-ax.bar(np.arange(10) - 0.2, floor["histogram"] / n_eval, width=0.4, label="real test digits")
-ax.bar(np.arange(10) + 0.2, scores["histogram"] / n_eval, width=0.4, label="GAN samples")
-ax.axhline(0.05, color="k", ls=":", lw=1, label="'covered' threshold")
-ax.set_xticks(range(10))
-ax.set_xlabel("digit class predicted by the scorer")
-ax.set_ylabel("fraction of images")
-ax.legend(fontsize=8)
-fig.tight_layout()
-fig
+plotting.class_histogram({"real test digits": floor["histogram"], "GAN samples": scores["histogram"]}, range(10),
+                         threshold=0.05, xlabel="digit class predicted by the scorer")
 
 # %% [markdown]
 # ## Quiz

@@ -28,7 +28,7 @@
 # offline stand-in drawn in code whose attributes we know) and a `tf.data` input pipeline
 # scaled to $[-1, 1]$; the DCGAN architecture guidelines; the generator and discriminator of
 # the source material (64x64, transposed convolutions) and a 32x32 variant for CPUs, with
-# shape checks and parameter counts; training with `coursekit.gan.GAN` (one optimizer per
+# shape checks and parameter counts; training with `coursekit.gan.trainer.GAN` (one optimizer per
 # network, Adam with $\beta_1 = 0.5$), watched by a sample monitor and TensorBoard; how fast a
 # step is and whether the input pipeline keeps up; **measuring** the samples (Frechet
 # distance, precision/recall and hair-colour coverage through a hair-colour classifier,
@@ -80,12 +80,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
-from matplotlib.figure import Figure
 
 from coursekit import metrics, plotting
 from coursekit.data import ANIME_ATTRIBUTES, load_anime_faces
 from coursekit.data.transforms import from_tanh_range
-from coursekit.gan import GAN, GANMonitor, StepTimer, plot_gan_history
+from coursekit.gan.callbacks import GANMonitor, StepTimer
+from coursekit.gan.trainer import GAN
+from coursekit.modelinfo import describe
 from coursekit.profiles import select_profile
 from coursekit.runcard import start_run
 from coursekit.training import fit_or_load, run_path
@@ -257,7 +258,7 @@ for stride in (1, 2):
 # with `tanh` gives the 64x64 colour image. **Discriminator**: the mirror image, four stride-2
 # 4x4 convolutions (64, 128, 256, 512 filters: 32, 16, 8, 4 pixels), LeakyReLU(0.2), batch
 # norm after all but the first, then the 4x4x512 map is flattened into **one logit** (no
-# sigmoid: `coursekit.gan` applies it inside the loss, where it is numerically stable).
+# sigmoid: `coursekit.gan.losses` applies it inside the loss, where it is numerically stable).
 #
 # For CPUs the **32x32 variant** drops one block in each network (the generator starts at
 # 4x4 with `4 * WIDTH` channels; the discriminator stops at 4x4) and `WIDTH` sets the number
@@ -308,15 +309,6 @@ def build_discriminator(image_size=64, width=64, name="discriminator"):
     return keras.Model(images, logits, name=name)
 
 
-def describe(model):
-    """Layer, output shape, parameters: a compact summary whose text does not depend on the machine."""
-    for layer in model.layers:
-        shape = tuple(layer.output.shape[1:])
-        print(f"  {layer.name:16s} {str(shape):16s} {layer.count_params():>10,}")
-    trainable = sum(int(np.prod(v.shape)) for v in model.trainable_weights)
-    print(f"  {model.name}: {model.count_params():,} parameters ({trainable:,} trainable)")
-
-
 # %% [markdown]
 # The 64x64 networks of the source material, whatever the profile (their parameter counts are
 # checked by the test suite: 3,846,147 for the generator and 2,768,321 for the discriminator,
@@ -324,8 +316,8 @@ def describe(model):
 
 # %% tags=["nbval-check-output"]
 g64, d64 = build_generator(64, LATENT_DIM, 64, name="generator64"), build_discriminator(64, 64, name="discriminator64")
-describe(g64)
-describe(d64)
+print(describe(g64))
+print(describe(d64))
 assert g64.output.shape[1:] == (64, 64, 3) and d64.output.shape[1:] == (1,)
 assert (g64.count_params(), d64.count_params()) == (3_846_147, 2_768_321)
 
@@ -373,7 +365,7 @@ generator.summary()
 #
 # Because the generator's last activation is `tanh`, whose outputs fill $(-1, 1)$. Real and
 # generated images must share one range, or the discriminator wins by looking at the range
-# alone (`coursekit.gan.GAN.fit` refuses $[0, 1]$ data for that reason). Zero-centred inputs
+# alone (`coursekit.gan.trainer.GAN.fit` refuses $[0, 1]$ data for that reason). Zero-centred inputs
 # are pleasant for training, but the reason is matching the generator.
 # </details>
 #
@@ -386,7 +378,7 @@ plotting.image_grid(generator(np.random.default_rng(1).standard_normal((8, LATEN
 # %% [markdown]
 # ## 3. Training
 #
-# `coursekit.gan.GAN` does the training step of lecture 05 with these two networks. For each
+# `coursekit.gan.trainer.GAN` does the training step of lecture 05 with these two networks. For each
 # batch of real images $x$:
 #
 # 1. **Discriminator step**: draw $z$, make $G(z)$, and lower the binary cross-entropy with
@@ -444,7 +436,7 @@ history = fit_or_load(gan, train_ds, run_name=RUN, epochs=EPOCHS, retrain=RETRAI
                       tensorboard=True)
 
 # %%
-plot_gan_history(history, title=f"DCGAN on {DATA_TAG} faces, {IMAGE_SIZE}x{IMAGE_SIZE}")
+plotting.plot_gan_history(history, title=f"DCGAN on {DATA_TAG} faces, {IMAGE_SIZE}x{IMAGE_SIZE}")
 
 # %% [markdown]
 # Reading the curves (lecture 05): a discriminator loss near 0 with both accuracies at 1 means
@@ -453,18 +445,8 @@ plot_gan_history(history, title=f"DCGAN on {DATA_TAG} faces, {IMAGE_SIZE}x{IMAGE
 # data), yet the generator keeps improving, as the grids of the monitor show:
 
 # %%
-import matplotlib.image
-
-grids = sorted((run_dir / "samples").glob("epoch_*.png"))[-4:]  # the monitor's PNG files: also there after a reload
-fig = Figure(figsize=(12, 3.4 * ((len(grids) + 1) // 2)))
-axes = np.atleast_1d(fig.subplots((len(grids) + 1) // 2, min(2, len(grids)))).ravel()
-for ax in axes:
-    ax.axis("off")
-for ax, path in zip(axes, grids):
-    ax.imshow(matplotlib.image.imread(path))
-    ax.set_title(f"the same 32 z vectors after epoch {int(path.stem.split('_')[1])}")
-fig.tight_layout()
-fig
+# the monitor's PNG files (the same 32 z vectors in every grid): also there after a reload
+plotting.monitor_grids(run_dir / "samples", last=4, ncols=2, width=12)
 
 # %% [markdown]
 # ## 4. Speed: the training step and the input pipeline
@@ -544,19 +526,10 @@ else:
     print("unlabeled folder: no hair-colour classifier; only the label-free numbers above are reported")
 
 # %%
+fig = None
 if LABELLED:
-    fig = Figure(figsize=(7, 3))
-    ax = fig.subplots()
-    pos = np.arange(6)
-    ax.bar(pos - 0.2, floor["histogram"] / N_EVAL, 0.4, label="held-out real")
-    ax.bar(pos + 0.2, score["histogram"] / N_EVAL, 0.4, label="DCGAN samples")
-    ax.set_xticks(pos, ANIME_ATTRIBUTES["hair_colour"])
-    ax.set_ylabel("fraction (classifier's call)")
-    ax.set_title("hair colours of the real and the generated faces")
-    ax.legend()
-    fig.tight_layout()
-else:
-    fig = None
+    fig = plotting.class_histogram({"held-out real": floor["histogram"], "DCGAN samples": score["histogram"]},
+                                   ANIME_ATTRIBUTES["hair_colour"], title="hair colours of the real and the generated faces")
 fig
 
 # %% [markdown]

@@ -42,3 +42,48 @@ def test_scatter_2d():
         plotting.scatter_2d(np.random.rand(5, 3))
     with pytest.raises(ValueError, match="labels"):
         plotting.scatter_2d(pts, np.arange(3))
+
+
+def test_tile_images():
+    images = np.linspace(-1, 1, 5 * 2 * 3).reshape(5, 2, 3, 1)
+    mosaic = plotting.tile_images(images, ncols=2, pad=1)
+    assert mosaic.shape == (3 * 3 - 1, 2 * 4 - 1, 1)
+    assert mosaic.min() == pytest.approx(0.0) and mosaic.max() == pytest.approx(1.0)
+    np.testing.assert_allclose(mosaic[:2, :3, 0], (images[0, ..., 0] + 1) / 2, rtol=1e-5)
+
+
+def test_plot_gan_history():
+    history = {"d_loss": [1.4, 1.2, 1.0], "g_loss": [0.7, 0.9, 1.1], "d_acc_real": [0.5, 0.6, 0.7],
+               "d_acc_fake": [0.4, 0.6, 0.8]}
+    fig = plotting.plot_gan_history(history)
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    labels = [[l.get_label() for l in ax.get_lines()] for ax in fig.axes]
+    assert labels[0][:2] == ["d_loss", "g_loss"] and labels[1][:2] == ["d_acc_real", "d_acc_fake"]
+    np.testing.assert_array_equal(fig.axes[1].get_lines()[1].get_ydata(), history["d_acc_fake"])
+    with pytest.raises(KeyError, match="d_acc_fake"):
+        plotting.plot_gan_history({k: v for k, v in history.items() if k != "d_acc_fake"})
+
+
+def test_monitor_grids_reads_the_saved_pngs(tmp_path):
+    import matplotlib.image
+
+    for epoch in (1, 2, 5):
+        matplotlib.image.imsave(tmp_path / f"epoch_{epoch:03d}.png", np.full((6, 10, 3), epoch / 5.0))
+    fig = plotting.monitor_grids(tmp_path, last=2)
+    assert [ax.get_title() for ax in fig.axes if ax.images] == ["epoch 2", "epoch 5"]
+    fig = plotting.monitor_grids(tmp_path, [1, 5], ncols=2, titles=["first", "last"])
+    shown = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in shown] == ["first", "last"]
+    assert shown[1].images[0].get_array()[0, 0, 0] == pytest.approx(1.0, abs=0.01)
+    with pytest.raises(FileNotFoundError, match=r"epoch\(s\) \[3\].*\[1, 2, 5\]"):
+        plotting.monitor_grids(tmp_path, [3])
+
+
+def test_class_histogram_bars_are_fractions():
+    fig = plotting.class_histogram({"real": [10, 30], "fake": [0, 5]}, ["a", "b"], threshold=0.05)
+    ax = fig.axes[0]
+    heights = [p.get_height() for p in ax.patches]
+    np.testing.assert_allclose(heights, [0.25, 0.75, 0.0, 1.0])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    with pytest.raises(ValueError, match=r"\(2,\)"):
+        plotting.class_histogram({"real": [1, 2, 3]}, ["a", "b"])
