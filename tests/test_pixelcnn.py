@@ -235,6 +235,40 @@ def _random_net(shape, levels, num_classes=None, seed=0):
                                    first_kernel=3, num_classes=num_classes)
 
 
+def _first_difference_is_a_tie(net, a, b, labels, seed, atol=1e-4):
+    """Where two samplers' images differ, is the first differing draw of each image a near-tie?
+
+    Both samplers compute the same logits up to float32 rounding (different summation orders), so
+    a draw whose uniform lies within rounding of a CDF boundary may legitimately come out
+    differently, and then every later pixel of that image differs too. Before the first
+    difference both images are identical, so the full network applied to ``a`` gives the exact
+    conditional of that draw (causality): it must put the uniform within ``atol`` of a boundary.
+    """
+    (h, w, c), levels = net.image_shape, net.levels
+    u = np.random.default_rng(seed).random(a.shape)
+    inputs = a if labels is None else [a, np.asarray(labels, "int32")]
+    logits = net(inputs).numpy().astype("float64").reshape(a.shape + (-1,))
+    for i in np.flatnonzero((a != b).reshape(len(a), -1).any(axis=1)):
+        first = np.flatnonzero((a[i] != b[i]).reshape(-1))[0]
+        r, col, k = np.unravel_index(first, (h, w, c))
+        z = logits[i, r, col, k]
+        if levels == 2:
+            boundaries = 1.0 / (1.0 + np.exp(-z))
+        else:
+            p = np.exp(z - z.max())
+            boundaries = np.cumsum(p / p.sum())
+        if np.abs(boundaries - u[i, r, col, k]).min() > atol:
+            return False
+    return True
+
+
+def _assert_same_samples(net, reference, other, labels, seed):
+    """``other`` equals ``reference`` exactly, except after a draw that float32 rounding can flip."""
+    assert other.shape == reference.shape and other.dtype == reference.dtype
+    assert np.array_equal(reference, other) or _first_difference_is_a_tie(net, reference, other, labels, seed), \
+        "the samplers drew different images from the same random numbers"
+
+
 @pytest.mark.parametrize("shape, levels, num_classes", [
     ((9, 10, 1), 2, None),  # binary, window smaller than the image in both directions
     ((6, 6, 3), 256, None),  # colour, 256-way softmax
@@ -249,12 +283,55 @@ def test_window_sampler_draws_exactly_the_naive_samples(shape, levels, num_class
     full = pixelcnn.sample(net, n, labels=labels, seed=5, method="full", progress=False)
     fast = pixelcnn.sample(net, n, labels=labels, seed=5, method="window", progress=False)
     assert full.shape == (3,) + shape and full.dtype == np.float32
-    assert np.array_equal(full, fast)
+    _assert_same_samples(net, full, fast, labels, seed=5)
     assert 0.0 <= full.min() and full.max() <= 1.0
     values = np.unique(np.round(full * (levels - 1)))
     assert len(values) > 1 and np.allclose(values, np.round(values))
     other = pixelcnn.sample(net, n, labels=labels, seed=6, method="window", progress=False)
     assert not np.array_equal(fast, other), "another seed must give other samples"
+
+
+def _label_sensitive(net):
+    """Give the zero-initialised label layers random weights, so that a label bug shows."""
+    for layer in net.layers:
+        if layer.name.endswith("label_bias"):
+            layer.set_weights([np.random.default_rng(1).normal(size=w.shape) for w in layer.get_weights()])
+    return net
+
+
+@pytest.mark.parametrize("jit_compile", [True, False])
+@pytest.mark.parametrize("shape, levels, num_classes, kernel", [
+    ((9, 10, 1), 2, None, 3),  # binary digits
+    ((6, 5, 3), 256, None, 3),  # colour, R -> G -> B, 256-way softmax
+    ((8, 7, 1), 2, 3, 3),  # class-conditional binary
+    ((5, 6, 3), 256, 4, 3),  # class-conditional colour
+    ((6, 6, 1), 2, None, 1),  # 1x1 block convolutions: only the first layer reads a neighbourhood
+])
+def test_cached_sampler_draws_exactly_the_naive_samples(shape, levels, num_classes, kernel, jit_compile):
+    keras.utils.set_random_seed(0)
+    net = pixelcnn.build_pixelcnn(shape, levels=levels, filters=2 * shape[-1] * 4, residual_blocks=2, kernel=kernel,
+                                  first_kernel=3, num_classes=num_classes)
+    if num_classes:
+        _label_sensitive(net)
+    labels = None if num_classes is None else [0, num_classes - 1, 1]
+    n = None if labels else 3
+    full = pixelcnn.sample(net, n, labels=labels, seed=5, method="full", progress=False)
+    images = pixelcnn.cached_sampler(net, jit_compile=jit_compile)(
+        tf.constant(np.random.default_rng(5).random((3,) + shape)), tf.constant(labels or [0, 0, 0], tf.int32))
+    _assert_same_samples(net, full, images.numpy(), labels, seed=5)
+    assert len(np.unique(full)) > 1
+    cached = pixelcnn.sample(net, n, labels=labels, seed=5, method="cached", progress=False)
+    _assert_same_samples(net, full, cached, labels, seed=5)
+    assert not np.array_equal(cached, pixelcnn.sample(net, n, labels=labels, seed=6, progress=False))
+
+
+def test_cached_sampler_uses_the_label_and_is_reused():
+    net = _label_sensitive(_random_net((6, 6, 1), 2, num_classes=3))
+    a = pixelcnn.sample(net, labels=[0, 0, 0, 0], seed=1)
+    b = pixelcnn.sample(net, labels=[2, 2, 2, 2], seed=1)
+    assert not np.array_equal(a, b), "the label must change what is drawn"
+    assert pixelcnn.cached_sampler(net) is pixelcnn.cached_sampler(net), "one compiled sampler per model"
+    assert pixelcnn.cached_sampler(net, jit_compile=False) is not pixelcnn.cached_sampler(net)
 
 
 def test_window_logits_equal_full_image_logits():
@@ -271,15 +348,17 @@ def test_window_logits_equal_full_image_logits():
     assert not np.allclose(too_small[:, r - r0 - 1, c - c0], full[:, r, c], atol=1e-5)
 
 
-def test_sampler_follows_the_model():
-    """A model whose logits are huge and positive draws all ones, huge negative all zeros."""
+@pytest.mark.parametrize("method", pixelcnn.SAMPLER_METHODS)
+def test_sampler_follows_the_model(method):
+    """A model whose logits are huge and positive draws all ones, huge negative all zeros; the
+    cached sampler reads the weights at each call (it is compiled once, the model changes)."""
     net = _random_net((4, 4, 1), 2)
     last = net.get_layer("logits")
     w, b = last.get_weights()
     last.set_weights([np.zeros_like(w), np.full_like(b, 30.0)])
-    assert pixelcnn.sample(net, 2, progress=False).min() == 1.0
+    assert pixelcnn.sample(net, 2, method=method, progress=False).min() == 1.0
     last.set_weights([np.zeros_like(w), np.full_like(b, -30.0)])
-    assert pixelcnn.sample(net, 2, progress=False).max() == 0.0
+    assert pixelcnn.sample(net, 2, method=method, progress=False).max() == 0.0
 
 
 def test_sample_errors():
@@ -290,3 +369,7 @@ def test_sample_errors():
         pixelcnn.sample(net, labels=[0], method="fast", progress=False)
     with pytest.raises(ValueError, match="build_pixelcnn"):
         pixelcnn.sample(keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Dense(1)]), 1)
+    other = keras.Sequential([keras.Input((4, 4, 1)), MaskedConv2D(2, 3, "A", name="conv_A")])
+    other.image_shape, other.levels, other.num_classes = (4, 4, 1), 2, None
+    with pytest.raises(ValueError, match="lacks the layers .*'window'"):
+        pixelcnn.sample(other, 1, method="cached")
