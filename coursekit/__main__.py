@@ -4,6 +4,8 @@
     python3 -m coursekit test [pytest arguments]
     python3 -m coursekit publish 01 [--profile cpu]   # re-execute a lecture into notebooks/
     python3 -m coursekit headers                       # rewrite Colab badges/cells from coursekit.meta
+                                                       # and the slide metadata of every cell
+    python3 -m coursekit slides [06 ...]               # offline reveal.js decks in build/slides/
 
 ``run`` and ``test`` first set themselves up: a virtual environment in ``.venv`` with
 coursekit installed (editable, with the ``dev`` extra), re-created when pyproject.toml changes.
@@ -103,11 +105,13 @@ def cmd_publish(args) -> int:
     import nbformat
 
     from coursekit.notebooks import execute, in_sync, notebooks_dir, py_from_ipynb
+    from coursekit.slides import apply_slide_metadata
 
     status = 0
     for stem in _select(args.only):
         py, nb_path = notebooks_dir() / f"{stem}.py", notebooks_dir() / f"{stem}.ipynb"
         nb = jupytext.read(py)
+        apply_slide_metadata(nb)  # derived from the cells; presentation only, execution ignores it
         nb.metadata.setdefault("kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"})
         jupytext.write(nb, nb_path)
         tmp = ROOT / "build" / "publish" / f"{stem}.ipynb"
@@ -136,6 +140,22 @@ def cmd_headers(args) -> int:
 
     changed = write_headers()
     print("rewrote: " + (", ".join(changed) if changed else "nothing, all headers current"))
+    from coursekit.slides import write_slide_metadata
+
+    changed = write_slide_metadata()
+    print("slide metadata: " + ("rewrote " + ", ".join(changed) if changed else "all current"))
+    return 0
+
+
+def cmd_slides(args) -> int:
+    """Write an offline reveal.js deck (one self-contained HTML file) per lecture from its committed .ipynb."""
+    from coursekit.slides import build_deck
+
+    out_dir = Path(args.out) if args.out else None
+    for stem in _select([] if args.all else args.only):
+        path = build_deck(stem, out_dir)
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        print(f"[coursekit] {stem}: {shown} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
     return 0
 
 
@@ -157,11 +177,16 @@ def main(argv=None) -> int:
     p.set_defaults(func=cmd_publish)
     p = sub.add_parser("headers", help="rewrite the Colab badge and setup cell of every lecture from coursekit.meta")
     p.set_defaults(func=cmd_headers)
+    p = sub.add_parser("slides", help="write self-contained reveal.js decks (no network needed) to build/slides/")
+    p.add_argument("only", nargs="*", default=[], help="lecture numbers or stems; default: every lecture")
+    p.add_argument("--all", action="store_true", help="every lecture (the same as giving none)")
+    p.add_argument("--out", default=None, help="folder of the decks; default build/slides")
+    p.set_defaults(func=cmd_slides)
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "test":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.pytest_args = extra  # "test" passes anything else on to pytest
-    if args.command in ("run", "test", "publish"):
+    if args.command in ("run", "test", "publish", "headers", "slides"):
         ensure_environment(argv)
     return args.func(args)
 
