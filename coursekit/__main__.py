@@ -4,6 +4,8 @@
     python3 -m coursekit test [pytest arguments]
     python3 -m coursekit publish 01 [--profile cpu]   # re-execute a lecture into notebooks/
     python3 -m coursekit headers                       # rewrite Colab badges/cells from coursekit.meta
+    python3 -m coursekit check-run --profile gpu       # after `run`: finished, in time, regression outputs
+    python3 -m coursekit colab-check                   # tests + smoke run on Colab's stack (.ci/colab-stack.txt)
                                                        # and the slide metadata of every cell
     python3 -m coursekit slides [06 ...]               # offline reveal.js decks in build/slides/
 
@@ -63,7 +65,7 @@ def _select(only: list) -> list:
 def cmd_run(args) -> int:
     from coursekit.notebooks import execute
 
-    label = args.profile or "auto"
+    label = args.label or args.profile or "auto"
     out_dir = ROOT / "build" / "notebooks" / label
     cards = ROOT / "build" / "runcards" / label
     rows = []
@@ -159,6 +161,19 @@ def cmd_slides(args) -> int:
     return 0
 
 
+def cmd_check_run(args) -> int:
+    from coursekit.ci import check_run_command
+
+    return check_run_command(args)
+
+
+def cmd_colab_check(args) -> int:
+    """Standard library only: it builds its own environment (``.venv-colab``) and runs everything there."""
+    from coursekit.ci import colab_check_command
+
+    return colab_check_command(args)
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="python3 -m coursekit", description=__doc__.split("\n\n")[0])
@@ -167,6 +182,8 @@ def main(argv=None) -> int:
     p.add_argument("--profile", choices=["smoke", "cpu", "gpu"], default=None, help="default: chosen from the hardware")
     p.add_argument("--only", nargs="*", default=[], help="lecture numbers or stems, e.g. 01 03")
     p.add_argument("--online", action="store_true", help="allow downloads of the full datasets")
+    p.add_argument("--label", default=None,
+                   help="folder name under build/notebooks/ and build/runcards/ (default: the profile)")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("test", help="run the whole test suite (unit tests, sync, smoke execution, regression checks)")
     p.set_defaults(func=cmd_test, pytest_args=[])
@@ -182,11 +199,26 @@ def main(argv=None) -> int:
     p.add_argument("--all", action="store_true", help="every lecture (the same as giving none)")
     p.add_argument("--out", default=None, help="folder of the decks; default build/slides")
     p.set_defaults(func=cmd_slides)
+    # CI (coursekit/ci.py): checks of an executed run, and the course on Colab's pinned stack
+    p = sub.add_parser("check-run", help="after `run`: each lecture finished, within its header's time, "
+                       "regression outputs hold")
+    p.add_argument("--profile", choices=["smoke", "cpu", "gpu"], required=True, help="the profile `run` used")
+    p.add_argument("--label", default=None, help="the folder `run` wrote (default: the profile)")
+    p.add_argument("--only", nargs="*", default=[], help="lecture numbers or stems, e.g. 01 03")
+    p.add_argument("--slack", type=float, default=1.25, help="allowed factor over the header's time (default 1.25)")
+    p.add_argument("--no-time-limit", action="store_true", help="report times over the header's, do not fail on them")
+    p.add_argument("--no-regression", action="store_true", help="skip the nbval comparison")
+    p.set_defaults(func=cmd_check_run)
+    p = sub.add_parser("colab-check", help="unit tests + smoke run in .venv-colab, built from .ci/colab-stack.txt")
+    p.add_argument("--python", default=None, help="interpreter for .venv-colab (default: Colab's version if installed)")
+    p.add_argument("--only", nargs="*", default=[], help="lectures for the smoke run (default: all)")
+    p.add_argument("--no-unit", action="store_true", help="skip the unit tests, only the smoke run")
+    p.set_defaults(func=cmd_colab_check)
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "test":
+    if extra and args.command not in ("test", "colab-check"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.pytest_args = extra  # "test" passes anything else on to pytest
-    if args.command in ("run", "test", "publish", "headers", "slides"):
+    if args.command in ("run", "test", "publish", "headers", "slides", "check-run"):
         ensure_environment(argv)
     return args.func(args)
 
