@@ -39,14 +39,20 @@ def device_description() -> str:
     return f"CPU x{os.cpu_count()} ({platform.machine()}), no GPU"
 
 
+def offline_forced() -> bool:
+    """Whether ``COURSEKIT_OFFLINE`` switches downloads off (``1``, ``true`` or ``yes``)."""
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes"}
+
+
 def network_allowed(timeout: float = 1.5) -> bool:
     """Whether downloads should be attempted.
 
     ``COURSEKIT_OFFLINE=1`` forces offline (CI and the course runner set it),
-    ``COURSEKIT_OFFLINE=0`` forces online; otherwise a short TCP probe decides.
+    ``COURSEKIT_OFFLINE=0`` forces online; otherwise a short TCP probe decides (it only
+    connects; every download has its own timeout, see ``coursekit.data.registry``).
     """
     flag = os.environ.get(OFFLINE_ENV, "").strip().lower()
-    if flag in {"1", "true", "yes"}:
+    if offline_forced():
         return False
     if flag in {"0", "false", "no"}:
         return True

@@ -41,18 +41,28 @@ def check_images(
         raise DataError(f"{name} is empty (shape {arr.shape}); check the data source")
     if not np.issubdtype(arr.dtype, np.number):
         raise DataError(f"{name} must be numeric, got dtype {arr.dtype}")
-    if not np.all(np.isfinite(arr)):
-        raise DataError(f"{name} contains NaN or infinite values; the data is corrupt")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        first = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise DataError(f"{name} contains {int((~finite).sum()):,} NaN or infinite values (the first at index {first}); "
+                        "the data is corrupt: reload it from its source (the loader's message names the file), "
+                        "or find the step that produced them")
     low, high = float(value_range[0]), float(value_range[1])
     lo, hi = float(arr.min()), float(arr.max())
     if lo < low - 1e-6 or hi > high + 1e-6:
-        hint = ""
-        if hi > 1.5 and high <= 1.0:
-            hint = "; divide by 255" + (" (or by 127.5 and subtract 1 for [-1, 1])" if low < 0 else "")
-        elif lo < -1e-6 and low >= 0:
-            hint = "; map [-1, 1] to [0, 1] with (x + 1) / 2"
-        raise DataError(f"{name} must be in [{low:g}, {high:g}], got min={lo:g} max={hi:g}{hint}")
+        raise DataError(f"{name} must be in [{low:g}, {high:g}], got min={lo:g} max={hi:g}; "
+                        + _range_fix(arr, lo, hi, low, high))
     return arr
+
+
+def _range_fix(arr: np.ndarray, lo: float, hi: float, low: float, high: float) -> str:
+    """The rescaling that would fix values out of ``[low, high]``, only when the values show which one applies."""
+    whole = np.issubdtype(arr.dtype, np.integer) or bool(np.all(arr == np.round(arr)))
+    if whole and lo >= 0 and 1 < hi <= 255 and high <= 1:  # looks like 8-bit pixels that were not scaled
+        return "they look like 8-bit pixels: divide by 255" + (" (or by 127.5 and subtract 1 for [-1, 1])" if low < 0 else "")
+    if -1 - 1e-6 <= lo < 0 and hi <= 1 + 1e-6 and low >= 0:
+        return "they look like tanh outputs in [-1, 1]: map them to [0, 1] with (x + 1) / 2"
+    return "the values do not look like a simple rescaling of valid pixels: the data is corrupt or was scaled twice"
 
 
 def check_labels(y, *, n: int, num_classes: int, name: str = "labels") -> np.ndarray:
