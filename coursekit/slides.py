@@ -66,13 +66,15 @@ def slide_types(cells: Iterable) -> list:
         4. markdown starting with ``###`` (or deeper) -> ``subslide``;
         5. other markdown -> ``subslide`` after a code cell (the comment on a result gets room
            of its own), else ``-`` (continues the slide);
-        6. a code cell -> ``fragment`` when the slide so far plus the cell fit in
+        6. a code cell right after a slide's bare heading -> ``-`` (the heading introduces it);
+        7. a code cell -> ``fragment`` when the slide so far plus the cell fit in
            :data:`FRAGMENT_MAX_LINES` source lines and the cell before it is markdown, else
            ``subslide`` (its outputs need the room).
     """
     types = []
     skip_level = None  # heading level of the section being skipped
     prev_shown = None  # cell_type of the previous cell that is shown
+    bare_heading = False  # whether that cell is a heading alone
     lines_on_slide = 0
     for cell in cells:
         kind = cell.get("cell_type")
@@ -95,12 +97,14 @@ def slide_types(cells: Iterable) -> list:
                 slide_type, lines_on_slide = "subslide", n
             else:
                 slide_type, lines_on_slide = "-", lines_on_slide + n
+        elif bare_heading:
+            slide_type, lines_on_slide = "-", lines_on_slide + n
         elif prev_shown == "markdown" and lines_on_slide + n <= FRAGMENT_MAX_LINES:
             slide_type, lines_on_slide = "fragment", lines_on_slide + n
         else:
             slide_type, lines_on_slide = "subslide", n
         types.append(slide_type)
-        prev_shown = kind
+        prev_shown, bare_heading = kind, bool(heading) and n == 1
     return types
 
 
