@@ -192,6 +192,16 @@ def test_slides_command_writes_the_decks(tmp_path, capsys):
     assert "MB" in capsys.readouterr().out
 
 
+def test_slides_command_line(monkeypatch):
+    import coursekit.__main__ as cli
+
+    seen = []
+    monkeypatch.setattr(cli, "ensure_environment", lambda argv: None)
+    monkeypatch.setattr(cli, "cmd_slides", lambda args: seen.append(args) or 0)
+    assert cli.main(["slides", "--all"]) == 0 and cli.main(["slides", "05", "--out", "x"]) == 0
+    assert seen[0].all and seen[0].only == [] and seen[1].only == ["05"] and seen[1].out == "x"
+
+
 # --------------------------------------------------------------------------- in a real browser
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 
@@ -202,6 +212,7 @@ def _chromium(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProc
     return subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-extensions",
+         "--disable-dev-shm-usage",
          f"--user-data-dir={tmp_path / 'profile'}", "--proxy-server=127.0.0.1:9",
          "--host-resolver-rules=MAP * ~NOTFOUND", "--hide-scrollbars", "--window-size=1280,800",
          "--virtual-time-budget=20000", *extra, url],
