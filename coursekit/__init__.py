@@ -17,7 +17,9 @@ Modules, by concern:
 - ``likelihood`` bits/dim, Bernoulli log-likelihood, importance-sampled NLL (lectures 03-04)
 - ``vae``        sampling (reparameterisation) layer, Bernoulli loss, latent grids (lecture 03)
 - ``pixelcnn``   masked convolutions A/B (incl. colour masks), PixelCNN blocks, samplers (lecture 04)
-- ``gan``        GAN trainer (two optimizers, losses on logits), GANMonitor, StepTimer (lectures 05-09)
+- ``gan``        the GAN family, a package by job: ``losses``, ``trainer`` (GAN), ``conditional``
+                 (ConditionalGAN), ``layers`` (label conditioning), ``callbacks`` (lectures 05-09)
+- ``modelinfo``  a compact, machine-independent description of a Keras model
 - ``metrics``    Fréchet distance, Inception Score, precision/recall, class coverage, scorer (05-09)
 - ``notebooks``  the notebook pipeline: headers, sync, execution, regression checks
 """

@@ -312,3 +312,68 @@ def train_scorer(dataset, *, run_name: str, epochs: int, batch_size: int = 128, 
     probs = model.predict(dataset.x_test, batch_size=256, verbose=0)
     accuracy = float(np.mean(probs.argmax(axis=1) == dataset.y_test))
     return Scorer(model), accuracy
+
+
+# ----------------------------------------------------------------------------------------------
+# Conditional generation (lecture 07)
+# ----------------------------------------------------------------------------------------------
+def condition_alignment(predicted, requested, num_classes: int) -> dict:
+    """How often an independent classifier assigns a generated image to the class it was asked for.
+
+    Args:
+        predicted: ``(N,)`` classes an independently trained classifier gives the samples
+            (not the discriminator: it was trained together with the generator).
+        requested: ``(N,)`` classes the samples were generated for.
+        num_classes: ``K``.
+
+    Returns:
+        ``{"overall": fraction in [0, 1], "per_class": (K,) fractions (NaN for a class never
+        requested), "confusion": (K, K) counts, rows = requested, columns = predicted}``.
+        Read it beside the classifier's own accuracy on held-out *real* images: a perfect
+        conditional generator reaches that ceiling, not 1.
+    """
+    pred, req = np.asarray(predicted), np.asarray(requested)
+    if pred.shape != req.shape or pred.ndim != 1 or pred.size == 0:
+        raise ValueError(f"predicted and requested must be 1-D arrays of the same length, got shapes "
+                         f"{pred.shape} and {req.shape}")
+    for name, arr in (("predicted", pred), ("requested", req)):
+        if not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() >= num_classes:
+            raise ValueError(f"{name} must hold integer classes in [0, {num_classes}), got dtype {arr.dtype} and "
+                             f"values in [{arr.min()}, {arr.max()}]")
+    confusion = np.zeros((num_classes, num_classes), "int64")
+    np.add.at(confusion, (req, pred), 1)
+    asked = confusion.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_class = np.where(asked > 0, np.diag(confusion) / np.maximum(asked, 1), np.nan)
+    return {"overall": float(np.mean(pred == req)), "per_class": per_class, "confusion": confusion}
+
+
+def per_class_scores(real_feats, real_labels, fake_feats, fake_labels, num_classes: int, k: int = 3) -> dict:
+    """Fréchet distance, precision and recall computed *within* each class.
+
+    Alignment alone can be gamed by drawing one good image per class; these numbers show whether
+    each class keeps its variety. Compare them with the same call on two real sets (the floor).
+
+    Args:
+        real_feats, fake_feats: ``(N, D)`` / ``(M, D)`` features (e.g. ``Scorer.features``).
+        real_labels, fake_labels: ``(N,)`` / ``(M,)`` classes (the real labels; the *requested*
+            classes of the samples).
+        num_classes: ``K``; every class needs at least ``k + 1`` images on both sides.
+
+    Returns:
+        ``{"frechet": (K,), "precision": (K,), "recall": (K,)}`` float arrays.
+    """
+    real_feats, fake_feats = _as_features(real_feats, "real_feats"), _as_features(fake_feats, "fake_feats")
+    real_labels, fake_labels = np.asarray(real_labels), np.asarray(fake_labels)
+    if real_labels.shape != (len(real_feats),) or fake_labels.shape != (len(fake_feats),):
+        raise ValueError(f"labels must have one entry per feature row: got {real_labels.shape} for {len(real_feats)} "
+                         f"real and {fake_labels.shape} for {len(fake_feats)} fake rows")
+    out = {key: np.full(num_classes, np.nan) for key in ("frechet", "precision", "recall")}
+    for c in range(num_classes):
+        r, f = real_feats[real_labels == c], fake_feats[fake_labels == c]
+        if min(len(r), len(f)) <= k:
+            raise ValueError(f"class {c} has {len(r)} real and {len(f)} generated images; per-class scores need more "
+                             f"than k={k} of each (draw more samples per class)")
+        out["frechet"][c] = frechet_distance(r, f)
+        out["precision"][c], out["recall"][c] = precision_recall(r, f, k=k)
+    return out

@@ -182,7 +182,8 @@ def test_scorer_refuses_bad_images(toy):
         scorer.features(np.zeros((3, 28, 28, 1), "float32"))
     import keras
 
-    plain = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(4, activation="softmax")])
+    plain = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(4, activation="softmax")])
     with pytest.raises(ValueError, match="features"):
         metrics.Scorer(plain)
 
@@ -192,7 +193,37 @@ def test_build_feature_classifier_shapes():
     assert model.get_layer("features").output.shape[-1] == 32
     assert model.output.shape[-1] == 5
     assert min(model.get_layer("features").input.shape[1:]) > 0
-    convs = [l for l in model.layers if l.__class__.__name__ == "Conv2D"]
+    convs = [layer for layer in model.layers if layer.__class__.__name__ == "Conv2D"]
     assert len(convs) == 4  # 64 -> 32 -> 16 -> 8 -> 4
-    assert len([l for l in metrics.build_feature_classifier((28, 28, 1), 10).layers
-                if l.__class__.__name__ == "Conv2D"]) == 2  # 28 -> 14 -> 7
+    assert len([layer for layer in metrics.build_feature_classifier((28, 28, 1), 10).layers
+                if layer.__class__.__name__ == "Conv2D"]) == 2  # 28 -> 14 -> 7
+
+
+# --- conditional generation (lecture 07) -------------------------------------------------------
+def test_condition_alignment_known_answer():
+    requested = np.array([0, 0, 0, 0, 1, 1, 2, 2])
+    predicted = np.array([0, 0, 0, 1, 1, 0, 2, 2])
+    out = metrics.condition_alignment(predicted, requested, 4)
+    assert out["overall"] == pytest.approx(6 / 8)
+    np.testing.assert_allclose(out["per_class"][:3], [0.75, 0.5, 1.0])
+    assert np.isnan(out["per_class"][3])  # never requested
+    assert out["confusion"][0, 1] == 1 and out["confusion"][1, 0] == 1 and out["confusion"].sum() == 8
+    with pytest.raises(ValueError, match=r"\[0, 4\)"):
+        metrics.condition_alignment(np.array([4]), np.array([0]), 4)
+    with pytest.raises(ValueError, match="same length"):
+        metrics.condition_alignment(np.array([0, 1]), np.array([0]), 4)
+
+
+def test_per_class_scores_see_a_class_that_collapsed():
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0]])
+    labels = np.repeat([0, 1], 200)
+    real = centres[labels] + rng.normal(size=(400, 2))
+    fake = centres[labels] + rng.normal(size=(400, 2))
+    fake[labels == 1] = centres[1] + 0.01 * rng.normal(size=(200, 2))  # class 1: one point, no variety
+    out = metrics.per_class_scores(real, labels, fake, labels, 2)
+    assert out["frechet"][0] < 0.1 < 1.0 < out["frechet"][1]  # closed form for class 1: about 2 (1 + 1 from sd 1 -> 0)
+    assert out["recall"][0] > 0.8 and out["recall"][1] < 0.2
+    assert out["precision"][1] > 0.9  # the collapsed samples are still realistic
+    with pytest.raises(ValueError, match="class 1 has"):
+        metrics.per_class_scores(real, labels, fake[:203], labels[:203], 2)

@@ -1,7 +1,8 @@
 """The GAN family of the course (lectures 05-09), organised by job. Import each name from its module:
 
 - :mod:`coursekit.gan.losses`       the losses on logits (D, G non-saturating/saturating, AC-GAN classifier)
-- :mod:`coursekit.gan.trainer`      :class:`~coursekit.gan.trainer.GAN`, a ``keras.Model`` with one optimizer per network
+- :mod:`coursekit.gan.trainer`      :class:`~coursekit.gan.trainer.GAN`, a ``keras.Model`` with one optimizer
+                                    per network
 - :mod:`coursekit.gan.conditional`  conditional GANs: labels into both networks (concatenation, projection, AC-GAN)
 - :mod:`coursekit.gan.layers`       small layers for conditioning (one-hot labels, label maps, projection)
 - :mod:`coursekit.gan.callbacks`    ``GANMonitor`` (fixed-z grids, TensorBoard) and ``StepTimer``
