@@ -77,7 +77,8 @@ def colab_setup_source() -> str:
 
 
 _BADGE_RE = re.compile(r"^# \[!\[Open In Colab\]\(.*$", re.M)
-_COLAB_CELL_RE = re.compile(r'(^# %% tags=\["colab-setup"\]\n)(.*?)(?=^# %%)', re.M | re.S)
+# the marker line may carry other metadata too (slide metadata from coursekit.slides)
+_COLAB_CELL_RE = re.compile(r'(^# %%[^\n]* tags=\["colab-setup"\][^\n]*\n)(.*?)(?=^# %%)', re.M | re.S)
 
 
 def _py_header_text(text: str, stem: str) -> str:
