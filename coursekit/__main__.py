@@ -4,10 +4,12 @@
     python3 -m coursekit test [pytest arguments]
     python3 -m coursekit publish 01 [--profile cpu]   # re-execute a lecture into notebooks/
     python3 -m coursekit headers                       # rewrite Colab badges/cells from coursekit.meta
-    python3 -m coursekit check-run --profile gpu       # after `run`: finished, in time, regression outputs
-    python3 -m coursekit colab-check                   # tests + smoke run on Colab's stack (.ci/colab-stack.txt)
                                                        # and the slide metadata of every cell
     python3 -m coursekit slides [06 ...]               # offline reveal.js decks in build/slides/
+    python3 -m coursekit check-run --profile gpu       # after `run`: finished, in time, regression outputs
+    python3 -m coursekit colab-check                   # tests + smoke run on Colab's stack (.ci/colab-stack.txt)
+    python3 -m coursekit times                         # rewrite header/README time tables from run cards
+    python3 -m coursekit bench [--quick] [--only 04]   # step time, samples/s, memory of each lecture's model
 
 ``run`` and ``test`` first set themselves up: a virtual environment in ``.venv`` with
 coursekit installed (editable, with the ``dev`` extra), re-created when pyproject.toml changes.
@@ -63,7 +65,7 @@ def _select(only: list) -> list:
 
 
 def cmd_run(args) -> int:
-    from coursekit.notebooks import execute
+    from coursekit.notebooks import execute, ipynb_from_py
 
     label = args.label or args.profile or "auto"
     out_dir = ROOT / "build" / "notebooks" / label
@@ -71,7 +73,9 @@ def cmd_run(args) -> int:
     rows = []
     for stem in _select(args.only):
         print(f"[coursekit] executing {stem} (profile: {label}, {'online' if args.online else 'offline'})", flush=True)
-        res = execute(stem, out_dir / f"{stem}.ipynb", profile=args.profile, runcard_dir=cards, offline=not args.online)
+        source = ipynb_from_py(stem, ROOT / "build" / "from-py" / f"{stem}.ipynb") if args.from_py else None
+        res = execute(stem, out_dir / f"{stem}.ipynb", profile=args.profile, runcard_dir=cards, offline=not args.online,
+                      source=source)
         rows.append((stem, res))
         if res["error"]:
             print(f"[coursekit]   FAILED: {res['error']}", flush=True)
@@ -137,6 +141,12 @@ def cmd_publish(args) -> int:
     return status
 
 
+def cmd_bench(args) -> int:
+    from coursekit.bench import run
+
+    return run(args)
+
+
 def cmd_headers(args) -> int:
     from coursekit.notebooks import write_headers
 
@@ -158,6 +168,29 @@ def cmd_slides(args) -> int:
         path = build_deck(stem, out_dir)
         shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
         print(f"[coursekit] {stem}: {shown} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
+    return 0
+
+
+def cmd_times(args) -> int:
+    """Rewrite the time tables (notebook headers, README) from the committed notebooks' run cards."""
+    from coursekit.notebooks import lecture_stems, notebooks_dir
+    from coursekit.runcard import time_table_problems, write_time_tables
+
+    from coursekit.runcard import committed_run_card
+
+    stems = []
+    for stem in (_select(args.only) if args.only else lecture_stems()):
+        try:
+            committed_run_card(notebooks_dir() / f"{stem}.ipynb")
+            stems.append(stem)
+        except (ValueError, FileNotFoundError) as err:
+            print(f"skipped {stem}: {err}")
+    if args.check:
+        problems = time_table_problems(stems, notebooks_dir(), ROOT / "README.md")
+        print("\n".join(problems) if problems else "time tables agree with the run cards")
+        return 1 if problems else 0
+    changed = write_time_tables(stems, notebooks_dir(), ROOT / "README.md")
+    print("rewrote: " + (", ".join(changed) if changed else "nothing, all time tables current"))
     return 0
 
 
@@ -184,6 +217,8 @@ def main(argv=None) -> int:
     p.add_argument("--online", action="store_true", help="allow downloads of the full datasets")
     p.add_argument("--label", default=None,
                    help="folder name under build/notebooks/ and build/runcards/ (default: the profile)")
+    p.add_argument("--from-py", action="store_true",
+                   help="execute the edited notebooks/NN_*.py (not yet published) instead of the .ipynb")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("test", help="run the whole test suite (unit tests, sync, smoke execution, regression checks)")
     p.set_defaults(func=cmd_test, pytest_args=[])
@@ -199,6 +234,11 @@ def main(argv=None) -> int:
     p.add_argument("--all", action="store_true", help="every lecture (the same as giving none)")
     p.add_argument("--out", default=None, help="folder of the decks; default build/slides")
     p.set_defaults(func=cmd_slides)
+    p = sub.add_parser("times", help="rewrite the time tables of the notebook headers and the README "
+                                     "from the run cards")
+    p.add_argument("only", nargs="*", default=[], help="lecture numbers; default: all")
+    p.add_argument("--check", action="store_true", help="only report where a table and its run card disagree")
+    p.set_defaults(func=cmd_times)
     # CI (coursekit/ci.py): checks of an executed run, and the course on Colab's pinned stack
     p = sub.add_parser("check-run", help="after `run`: each lecture finished, within its header's time, "
                        "regression outputs hold")
@@ -214,11 +254,17 @@ def main(argv=None) -> int:
     p.add_argument("--only", nargs="*", default=[], help="lectures for the smoke run (default: all)")
     p.add_argument("--no-unit", action="store_true", help="skip the unit tests, only the smoke run")
     p.set_defaults(func=cmd_colab_check)
+    p = sub.add_parser("bench", help="time each lecture's main model on this machine (train step, samples/s, "
+                                     "memory, PixelCNN sampler speed-up); table + JSON")
+    from coursekit.bench import add_arguments as bench_arguments  # standard library only at import
+
+    bench_arguments(p)
+    p.set_defaults(func=cmd_bench)
     args, extra = parser.parse_known_args(argv)
     if extra and args.command not in ("test", "colab-check"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.pytest_args = extra  # "test" passes anything else on to pytest
-    if args.command in ("run", "test", "publish", "headers", "slides", "check-run"):
+    if args.command in ("run", "test", "publish", "times", "headers", "slides", "check-run", "bench"):
         ensure_environment(argv)
     return args.func(args)
 

@@ -65,8 +65,10 @@ def colab_setup_source() -> str:
         '        step = subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", REF, REPO, DEST],\n'
         "                              capture_output=True, text=True)\n"
         "        if step.returncode != 0:\n"
-        '            raise RuntimeError(f"could not download the course ({REPO}, branch {REF}): {step.stderr.strip()}. "\n'
-        '                               "Check that the runtime is connected to the internet, then run this cell again.")\n'
+        '            raise RuntimeError(f"could not download the course ({REPO}, branch {REF}): '
+        '{step.stderr.strip()}. "\n'
+        '                               "Check that the runtime is connected to the internet, '
+        'then run this cell again.")\n'
         '    step = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", DEST],\n'
         "                          capture_output=True, text=True)\n"
         "    if step.returncode != 0:\n"
@@ -135,7 +137,8 @@ def in_sync(stem: str) -> bool:
 
 # --------------------------------------------------------------------------- execution
 def execute(stem: str, out_path: Path, *, profile: Optional[str], runcard_dir: Path,
-            offline: bool = True, timeout: int = 3600) -> dict:
+            offline: bool = True, timeout: int = 3600, source: Optional[Path] = None,
+            parameters: Optional[dict] = None) -> dict:
     """Execute a lecture with papermill and return its run card.
 
     Args:
@@ -145,6 +148,9 @@ def execute(stem: str, out_path: Path, *, profile: Optional[str], runcard_dir: P
         runcard_dir: where the notebook's last cell writes its run card JSON.
         offline: set ``COURSEKIT_OFFLINE=1`` so only embedded data is used.
         timeout: per-cell timeout in seconds.
+        source: the notebook to execute; default ``notebooks/<stem>.ipynb``
+            (:func:`ipynb_from_py` makes one from the edited ``.py``).
+        parameters: more papermill parameters, e.g. ``{"EPOCHS": 0}``.
 
     Returns:
         ``{"status": "ok" | "failed", "error": str | None, "wall_time_s": float, **runcard}``.
@@ -157,18 +163,26 @@ def execute(stem: str, out_path: Path, *, profile: Optional[str], runcard_dir: P
     runcard_dir.mkdir(parents=True, exist_ok=True)
     card_path = runcard_dir / f"{stem}.json"
     card_path.unlink(missing_ok=True)
+    # TF_CPP_MIN_LOG_LEVEL=2: the kernel's TensorFlow hides its C++ INFO and WARNING lines (ERROR
+    # lines stay visible); the start-up lines it prints before reading it are filtered by
+    # coursekit.quiet in each notebook's first cell.
     env_updates = {"COURSEKIT_RUNCARD_DIR": str(runcard_dir.resolve()), "TF_CPP_MIN_LOG_LEVEL": "2"}
     if offline:
         env_updates["COURSEKIT_OFFLINE"] = "1"
     saved = {k: os.environ.get(k) for k in env_updates}
     os.environ.update(env_updates)
     params = {"PROFILE": profile} if profile else {}
+    params.update(parameters or {})
+    source = Path(source) if source else notebooks_dir() / f"{stem}.ipynb"
     start = time.perf_counter()
     error = None
     try:
         pm.execute_notebook(
-            str(notebooks_dir() / f"{stem}.ipynb"), str(out_path), parameters=params,
+            str(source), str(out_path), parameters=params,
             cwd=str(notebooks_dir()), kernel_name="python3", progress_bar=False, execution_timeout=timeout,
+            # the kernel's own log: its start-up warning about TCP without encryption (a local kernel
+            # that papermill starts and stops) and its shutdown chatter are not the notebook's output
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except Exception as err:  # papermill raises PapermillExecutionError with the cell's traceback
         error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
@@ -186,6 +200,19 @@ def execute(stem: str, out_path: Path, *, profile: Optional[str], runcard_dir: P
     elif not error:
         result.update(status="failed", error="the notebook finished without writing its run card (last cell)")
     return result
+
+
+def ipynb_from_py(stem: str, out_path: Path) -> Path:
+    """Write the notebook of ``notebooks/<stem>.py`` (no outputs) to ``out_path``: what
+    ``run --from-py`` executes, so edits can be tried before they are published."""
+    import jupytext
+
+    nb = jupytext.read(notebooks_dir() / f"{stem}.py")
+    nb.metadata.setdefault("kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"})
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    jupytext.write(nb, out_path)
+    return out_path
 
 
 # --------------------------------------------------------------------------- regression checks
@@ -248,3 +275,59 @@ def write_regression_notebook(stem: str, executed_path: Path, out_path: Path) ->
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(out, str(out_path))
     return n
+
+
+# --------------------------------------------------------------------------- output hygiene
+#: What must not appear in what a student reads: a committed notebook's outputs or the runner's terminal.
+HYGIENE_RULES = {
+    "TensorFlow C++ log line": re.compile(
+        r"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\]"
+        r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] "
+        r"|WARNING: All log messages before absl::InitializeLog)"
+        r"|oneDNN custom operations are on|failed call to cuInit|Could not find cuda drivers", re.M),
+    "absolute path of the producing machine": re.compile(
+        r"(?<![\w.~$/])/(?:tmp|home|root|work|Users|var|opt|usr|mnt|private|srv|scratch)/"
+        r"|\b[A-Za-z]:\\\\(?:Users|Windows)|site-packages"),
+    "terminal escape code or backspace": re.compile(r"\x1b|\x08|\r(?!\n)"),
+    "Python warning": re.compile(r"\b[A-Z]\w*Warning: |^WARNING:", re.M),
+    "Keras per-epoch progress (use coursekit.progress.EpochLog)": re.compile(
+        r"^Epoch \d+/\d+\s*$|━|\d+ms/step|\d+s/step", re.M),
+    "papermill or kernel noise": re.compile(r"Unable to parse line|Passed unknown parameter|\[IPKernelApp\]"),
+}
+
+
+def text_problems(text: str, where: str = "") -> list:
+    """One message per hygiene rule that ``text`` breaks, with the first offending line."""
+    problems = []
+    for rule, pattern in HYGIENE_RULES.items():
+        found = pattern.search(text)
+        if found:
+            start = text.rfind("\n", 0, found.start()) + 1
+            end = text.find("\n", found.end())
+            line = text[start:end if end >= 0 else len(text)]
+            problems.append(f"{where}{rule}: {line[:160]!r}")
+    return problems
+
+
+def output_problems(ipynb_path) -> list:
+    """Hygiene problems in the outputs of an executed notebook (empty list: clean).
+
+    Checks stream outputs, the text of results and displays (plain text, HTML, markdown) and
+    error tracebacks against :data:`HYGIENE_RULES`.
+    """
+    nb = json.loads(Path(ipynb_path).read_text())
+    problems = []
+    for i, cell in enumerate(nb["cells"]):
+        for out in cell.get("outputs", []):
+            texts = []
+            if out["output_type"] == "stream":
+                texts.append("".join(out.get("text", "")))
+            elif out["output_type"] in ("execute_result", "display_data"):
+                for mime in ("text/plain", "text/html", "text/markdown"):
+                    if mime in out.get("data", {}):
+                        texts.append("".join(out["data"][mime]))
+            elif out["output_type"] == "error":
+                texts.append("\n".join(out.get("traceback", [])))
+            for text in texts:
+                problems += text_problems(text, f"{Path(ipynb_path).name}, cell {i}: ")
+    return problems

@@ -18,15 +18,20 @@ How a profile is chosen, first match wins:
    such as nbval);
 3. the hardware: ``gpu`` if TensorFlow sees a GPU, else ``cpu``.
 
-Lecture-specific sizes are written next to the code that uses them with
-:meth:`Profile.pick`, e.g. ``EPOCHS = profile.pick(smoke=1, cpu=8, gpu=40)``.
+Lecture-specific sizes are written next to the code that uses them. A notebook parameter
+that defaults to the profile's value is read with :meth:`Profile.resolve`, which keeps the
+user's explicit value (``0`` and ``False`` included) and checks its type and range:
+``EPOCHS = profile.resolve("EPOCHS", EPOCHS, smoke=1, cpu=8, gpu=40, low=1)``.
+Plain sizes that are no parameter use :meth:`Profile.pick`.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from dataclasses import dataclass
-from typing import Optional, TypeVar
+from typing import Any, Optional, TypeVar
 
 T = TypeVar("T")
 
@@ -51,8 +56,94 @@ class Profile:
         """Return the value for this profile: ``profile.pick(smoke=1, cpu=8, gpu=40)``."""
         return {"smoke": smoke, "cpu": cpu, "gpu": gpu}[self.name]
 
+    def resolve(self, name: str, value: Any, *, smoke: Any, cpu: Any, gpu: Any, kind: type = int,
+                low: Optional[float] = None, high: Optional[float] = None, choices: Optional[tuple] = None) -> Any:
+        """A notebook parameter: the user's ``value`` unless it is ``None``, else this profile's.
+
+        An explicit value always wins, ``0`` and ``False`` included (``X = X or profile.pick(...)``
+        would silently replace them). It is checked first, so a bad value fails where it is read,
+        with the parameter's name, instead of deep inside training.
+
+        Args:
+            name: the parameter's name as the notebook spells it, e.g. ``"EPOCHS_DENSE"``.
+            value: the parameter's current value; ``None`` = "from the profile".
+            smoke, cpu, gpu: the profile defaults (a default may be ``None``, e.g. "all digits").
+            kind: ``int``, ``float``, ``bool`` or ``str``.
+            low, high: inclusive bounds of a number.
+            choices: the only values allowed, e.g. ``(32, 64)``.
+
+        Returns:
+            ``value`` if it is not ``None``, else ``self.pick(smoke=smoke, cpu=cpu, gpu=gpu)``.
+
+        Raises:
+            TypeError: the value has the wrong type, e.g. ``EPOCHS_DENSE = "ten"``.
+            ValueError: the value is out of range, e.g. ``EPOCHS = 0`` with ``low=1``.
+
+        >>> select_profile("cpu").resolve("EPOCHS", None, smoke=1, cpu=8, gpu=40)
+        8
+        >>> select_profile("cpu").resolve("WARMUP_STEPS", 0, smoke=5, cpu=100, gpu=100, low=0)
+        0
+        """
+        default = self.pick(smoke=smoke, cpu=cpu, gpu=gpu)
+        if value is None:
+            return default
+        hint = f"set it to None for the profile's value ({default!r} in profile {self.name})"
+        return check_parameter(name, value, kind=kind, low=low, high=high, choices=choices, hint=hint)
+
     def __str__(self) -> str:  # pragma: no cover - cosmetic
         return f"{self.name} ({self.description}; chosen by {self.chosen_by})"
+
+
+_KIND_WORDS = {int: "an integer", float: "a number", bool: "True or False", str: "a string"}
+
+
+def check_parameter(name: str, value: Any, *, kind: type = int, low: Optional[float] = None,
+                    high: Optional[float] = None, choices: Optional[tuple] = None, hint: str = "") -> Any:
+    """Check one notebook parameter's type and range; return it (ints and floats as Python numbers).
+
+    Args:
+        name: the parameter's name, used in the error message.
+        value: the value to check (not ``None``).
+        kind: ``int`` (``True``/``False`` are refused), ``float`` (ints accepted, must be finite),
+            ``bool`` or ``str``.
+        low, high: inclusive bounds for ``int`` and ``float``.
+        choices: the only values allowed.
+        hint: appended to the error message, e.g. how to get the default back.
+
+    Raises:
+        TypeError, ValueError: naming the parameter, the value and the fix.
+    """
+    if kind not in _KIND_WORDS:
+        raise ValueError(f"kind must be one of int, float, bool, str; got {kind!r}")
+    tail = f"; {hint}" if hint else ""
+    is_bool = isinstance(value, bool) or (type(value).__module__ == "numpy"
+                                          and type(value).__name__ in ("bool", "bool_"))
+    if kind is bool:
+        ok = is_bool
+    elif kind is int:
+        ok = isinstance(value, numbers.Integral) and not is_bool
+    elif kind is float:
+        ok = isinstance(value, numbers.Real) and not is_bool
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise TypeError(f"{name} must be {_KIND_WORDS[kind]}, got {value!r}{tail}")
+    if kind is int:
+        value = int(value)
+    elif kind is float:
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value!r}{tail}")
+    elif kind is bool:
+        value = bool(value)
+    if kind in (int, float):
+        if low is not None and value < low:
+            raise ValueError(f"{name} must be >= {low}, got {value!r}{tail}")
+        if high is not None and value > high:
+            raise ValueError(f"{name} must be <= {high}, got {value!r}{tail}")
+    if choices is not None and value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}{tail}")
+    return value
 
 
 PROFILES = {

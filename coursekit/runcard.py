@@ -3,6 +3,10 @@ cell records wall time and the headline metric.
 
 The course runner (``python -m coursekit run``) sets ``COURSEKIT_RUNCARD_DIR`` and reads the
 JSON files written by :meth:`RunCard.finish` to print its summary table.
+
+The time tables of the notebook headers and of the README are generated from the run cards of
+the committed notebooks (:func:`write_time_tables`, ``python -m coursekit times``), so they say
+what was measured, in which profile, on which hardware.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,7 +79,8 @@ class RunCard:
         """
         value = float(value)
         if not math.isfinite(value):
-            raise ValueError(f"headline metric {metric!r} is not finite ({value}); the run did not produce a usable result")
+            raise ValueError(f"headline metric {metric!r} is not finite ({value}); "
+                             "the run did not produce a usable result")
         wall = time.perf_counter() - self.started
         record = {
             "notebook": self.notebook,
@@ -88,12 +94,25 @@ class RunCard:
             "value": value,
             "unit": unit,
             "reference": reference,
+            "load_average": _load_average(),
         }
         self.path = runcard_dir() / f"{self.notebook}.json"
         self.path.write_text(json.dumps(record, indent=2))
         ref = f" (reference: {reference})" if reference else ""
         print(f"wall time : {wall:.1f} s in profile {self.profile.name} on {self.device}")
-        print(f"headline  : {metric} = {value:.4g} {unit}{ref}")
+        print(f"headline  : {metric} = {value:.4g}{' ' + unit if unit else ''}{ref}")
+        if record["load_average"] is not None:
+            print(f"load      : {record['load_average']:.1f} (1-minute load average at the end, "
+                  f"{os.cpu_count()} cores; "
+                  "above the core count, other work shared the machine)")
+
+
+def _load_average() -> Optional[float]:
+    """The 1-minute load average (``None`` where the system has none, e.g. Windows)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
 
 
 def start_run(notebook: str, profile: Profile, seed: int = 0) -> RunCard:
@@ -111,3 +130,164 @@ def start_run(notebook: str, profile: Profile, seed: int = 0) -> RunCard:
     card = RunCard(notebook, profile, seed, device_description(), library_versions())
     card.show()
     return card
+
+
+# --------------------------------------------------------------------------- times from run cards
+#: The time tables in the notebook headers and the README are generated from the run cards of the
+#: committed notebooks (``python -m coursekit times``); a test fails when they differ from the card
+#: by more than this (relative, or 2 s, whichever is larger).
+TIME_TOLERANCE = 0.05
+
+_WALL_RE = re.compile(r"^wall time : (?P<wall>[0-9.]+) s in profile (?P<profile>\w+) on (?P<device>.+)$", re.M)
+_HEADLINE_RE = re.compile(r"^headline  : (?P<headline>.+)$", re.M)
+_LOAD_RE = re.compile(r"^load      : (?P<load>[0-9.]+) ", re.M)
+
+
+def committed_run_card(ipynb_path) -> dict:
+    """The run card printed by the last cell of an executed notebook.
+
+    Returns:
+        ``{"wall_time_s": float, "profile": str, "device": str, "headline": str, "load_average": float | None}``.
+
+    Raises:
+        ValueError: the notebook's last code cell printed no run card (not executed, or failed).
+    """
+    nb = json.loads(Path(ipynb_path).read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    text = "".join("".join(o.get("text", "")) for o in (code[-1].get("outputs", []) if code else []))
+    wall, headline, load = _WALL_RE.search(text), _HEADLINE_RE.search(text), _LOAD_RE.search(text)
+    if not wall or not headline:
+        raise ValueError(f"{Path(ipynb_path).name}: its last cell printed no run card; publish it first "
+                         f"(python -m coursekit publish {Path(ipynb_path).stem[:2]})")
+    return {"wall_time_s": float(wall["wall"]), "profile": wall["profile"], "device": wall["device"].strip(),
+            "headline": re.sub(r"\s+", " ", headline["headline"].strip()),
+            "load_average": float(load["load"]) if load else None}
+
+
+def time_cell(card: dict) -> str:
+    """The header table's time for the profile a card was run in, e.g. ``**109 s** measured (...)``."""
+    load = "" if card.get("load_average") is None else f", load average {card['load_average']:.1f}"
+    return f"**{card['wall_time_s']:.0f} s** measured (run card at the end of this notebook: {card['device']}{load})"
+
+
+_ROW_RE = r"^(# )?\| `{profile}` \|.*$"
+
+
+def _header_row(text: str, profile: str):
+    return re.search(_ROW_RE.format(profile=re.escape(profile)), text, re.M)
+
+
+def rewrite_time_row(text: str, card: dict) -> str:
+    """``text`` (a lecture's ``.py`` or its header cell) with the time of the card's profile row replaced."""
+    row = _header_row(text, card["profile"])
+    if row is None:
+        raise ValueError(f"no header table row for profile `{card['profile']}` "
+                         f"(a line starting '| `{card['profile']}` |')")
+    cells = row.group(0).rstrip().rstrip("|").rstrip().split(" | ")
+    cells[-1] = time_cell(card)
+    return text[:row.start()] + " | ".join(cells) + " |" + text[row.end():]
+
+
+def header_time_s(text: str, profile: str) -> Optional[float]:
+    """The measured seconds the header table states for ``profile`` (``None``: no measured time there)."""
+    row = _header_row(text, profile)
+    if row is None:
+        return None
+    found = re.search(r"\*\*([0-9.]+) s\*\* measured", row.group(0).split(" | ")[-1])
+    return float(found.group(1)) if found else None
+
+
+README_BEGIN = ("<!-- run-card-times: generated by `python3 -m coursekit times` "
+                "from the committed notebooks' run cards -->")
+README_END = "<!-- /run-card-times -->"
+
+
+def readme_times_block(cards: dict) -> str:
+    """The README's table of every committed notebook's run card, between the markers."""
+    rows = [("notebook", "profile", "wall time", "load", "headline metric")]
+    for stem, card in cards.items():
+        headline = card["headline"].replace("(reference: ", "(ref: ")
+        if len(headline) > 100:
+            headline = headline[:97] + "..."
+        load = "-" if card.get("load_average") is None else f"{card['load_average']:.1f}"
+        rows.append((stem, card["profile"], f"{card['wall_time_s']:.0f} s", load, headline))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    devices = sorted({c["device"] for c in cards.values()})
+    profiles = sorted({c["profile"] for c in cards.values()})
+    total = sum(c["wall_time_s"] for c in cards.values())
+    return "\n".join([
+        README_BEGIN, "```", *lines, "```", "",
+        f"(wall times of the committed notebooks, from their run cards: profile {', '.join(profiles)} on "
+        f"{'; '.join(devices)}; {total / 60:.0f} minutes in all, plus about 10 s per notebook to start "
+        "its kernel and import TensorFlow. *load* is the 1-minute load average at the end of each run: "
+        "above the number of cores, other work shared the machine and the times are longer than on an idle one.)",
+        README_END,
+    ])
+
+
+def write_time_tables(stems, notebooks_dir, readme) -> list:
+    """Rewrite each lecture's header time row (``.py`` and ``.ipynb``) and the README block from the
+    committed run cards. Returns the names of the files that changed."""
+    import nbformat
+
+    changed = []
+    cards = {}
+    for stem in stems:
+        nb_path, py_path = Path(notebooks_dir) / f"{stem}.ipynb", Path(notebooks_dir) / f"{stem}.py"
+        card = cards[stem] = committed_run_card(nb_path)
+        py_text = py_path.read_text()
+        new_py = rewrite_time_row(py_text, card)
+        nb = nbformat.read(nb_path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "markdown" and _header_row(cell.source, card["profile"]):
+                new_source = rewrite_time_row(cell.source, card)
+                if new_source != cell.source:
+                    cell.source = new_source
+                    nbformat.write(nb, str(nb_path))
+                    changed.append(nb_path.name)
+                break
+        if new_py != py_text:
+            py_path.write_text(new_py)
+            changed.append(py_path.name)
+    readme = Path(readme)
+    text = readme.read_text()
+    if README_BEGIN not in text or README_END not in text:
+        raise ValueError(f"{readme.name} has no {README_BEGIN!r} ... {README_END!r} block to rewrite")
+    start, end = text.index(README_BEGIN), text.index(README_END) + len(README_END)
+    new = text[:start] + readme_times_block(cards) + text[end:]
+    if new != text:
+        readme.write_text(new)
+        changed.append(readme.name)
+    return changed
+
+
+def time_table_problems(stems, notebooks_dir, readme) -> list:
+    """Where a header or the README states a time that differs from the committed run card by more
+    than :data:`TIME_TOLERANCE` (empty list: all agree)."""
+    problems = []
+    cards = {}
+    for stem in stems:
+        card = cards[stem] = committed_run_card(Path(notebooks_dir) / f"{stem}.ipynb")
+        stated = header_time_s((Path(notebooks_dir) / f"{stem}.py").read_text(), card["profile"])
+        allowed = max(2.0, TIME_TOLERANCE * card["wall_time_s"])
+        if stated is None:
+            problems.append(f"{stem}: its header states no measured time for profile {card['profile']}")
+        elif abs(stated - card["wall_time_s"]) > allowed:
+            problems.append(f"{stem}: header says {stated:.0f} s, its run card {card['wall_time_s']:.0f} s "
+                            f"(profile {card['profile']})")
+    text = Path(readme).read_text()
+    if README_BEGIN not in text:
+        problems.append("README: no run-card time block")
+    else:
+        block = text[text.index(README_BEGIN):]
+        for stem, card in cards.items():
+            row = re.search(rf"^{re.escape(stem)}\s+(\w+)\s+([0-9.]+) s\s", block, re.M)
+            allowed = max(2.0, TIME_TOLERANCE * card["wall_time_s"])
+            if row is None:
+                problems.append(f"README: no row for {stem}")
+            elif row.group(1) != card["profile"] or abs(float(row.group(2)) - card["wall_time_s"]) > allowed:
+                problems.append(f"README: {stem} says {row.group(2)} s in {row.group(1)}, its run card "
+                                f"{card['wall_time_s']:.0f} s in {card['profile']}")
+    return problems
