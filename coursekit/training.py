@@ -6,7 +6,14 @@
   instead of trained, so an instructor can train before class and present without waiting;
 - an interrupted run (Colab disconnect, restarted kernel) resumes from its last finished
   epoch through Keras' ``BackupAndRestore``; the loss history survives through ``CSVLogger``;
-- ``retrain=True`` throws the old run away and trains from scratch.
+- ``retrain=True`` trains from scratch; the old finished run is replaced only once the new
+  one is saved.
+
+Saved state is written atomically (a temporary file, then a rename), so a full disk or a
+killed kernel never leaves a half-written checkpoint in place of a good one. Damaged or
+mismatched saved state (a truncated or garbage weights file, a broken ``history.json``, an
+empty backup metadata file, weights of another architecture) raises :class:`RunStateError`,
+naming the file and the fix (``retrain=True``; ``RETRAIN = True`` in a lecture notebook).
 
 Run folders live under ``coursekit.paths.runs_dir()`` (``~/.cache/coursekit/runs``).
 Include the profile in the run name so a smoke run is never loaded in place of a gpu run.
@@ -15,18 +22,30 @@ Include the profile in the run name so a smoke run is never loaded in place of a
 from __future__ import annotations
 
 import csv
+import errno
 import json
+import os
 import shutil
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Sequence
 
-from coursekit.paths import runs_dir
+from coursekit.paths import CACHE_ENV, UnwritableFolderError, display_path, runs_dir, writable_dir
 
 FINAL_WEIGHTS = "final.weights.h5"
+FINAL_ARCHITECTURE = "final.architecture.json"
 HISTORY_JSON = "history.json"
 HISTORY_CSV = "history.csv"
 BACKUP = "backup"
+BACKUP_WEIGHTS = "latest.weights.h5"  # the names Keras' BackupAndRestore uses inside the backup folder
+BACKUP_METADATA = "training_metadata.json"
+BACKUP_ARCHITECTURE = "architecture.json"
+_FIX = "pass retrain=True to fit_or_load (in a lecture notebook: RETRAIN = True in the parameters cell) to train it again"
+_DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+class RunStateError(RuntimeError):
+    """Saved training state that cannot be used (damaged, or from another model). The message names the file and the fix."""
 
 
 def run_path(run_name: str) -> Path:
@@ -36,23 +55,174 @@ def run_path(run_name: str) -> Path:
     return runs_dir() / run_name
 
 
-def _read_csv_history(path: Path) -> dict:
-    history: dict = {}
-    if not path.exists():
-        return history
-    with path.open() as f:
-        for row in csv.DictReader(f):
-            for key, value in row.items():
-                if key == "epoch" or value in ("", "NA"):  # CSVLogger writes NA for absent metrics
-                    continue
-                history.setdefault(key, []).append(float(value))
+# --------------------------------------------------------------------------- atomic writes
+def _partial(target: Path) -> Path:
+    return target.with_name(f".partial-{os.getpid()}-{target.name}")  # keeps the .weights.h5 suffix Keras wants
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+def save_weights_atomically(model, target) -> None:
+    """``model.save_weights(target)`` through a temporary file in the same folder, then a rename.
+
+    Either the complete new file is in place or the old one is untouched; never a half-written one.
+    """
+    target = Path(target)
+    tmp = _partial(target)
+    try:
+        model.save_weights(str(tmp))
+        _fsync(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomically(target, text: str) -> None:
+    """Write ``text`` to ``target`` through a temporary file and a rename (all or nothing)."""
+    target = Path(target)
+    tmp = _partial(target)
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _backup_callback(backup_dir: Path):
+    """Keras' ``BackupAndRestore`` whose checkpoint and metadata are written atomically."""
+    import keras
+
+    class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+        def _save_model(self):
+            os.makedirs(self.backup_dir, exist_ok=True)
+            save_weights_atomically(self.model, getattr(self, "_weights_path", backup_dir / BACKUP_WEIGHTS))
+            write_text_atomically(getattr(self, "_training_metadata_path", backup_dir / BACKUP_METADATA),
+                                  json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}))
+
+    return AtomicBackupAndRestore(str(backup_dir))
+
+
+# --------------------------------------------------------------------------- checks of saved state
+def _architecture(model) -> list:
+    """The shapes of the model's weight arrays, in order: what a weights file must match."""
+    return [list(map(int, w.shape)) for w in model.weights]
+
+
+def _describe(shapes: list) -> str:
+    n = sum(int(_prod(s)) for s in shapes)
+    return f"{len(shapes)} weight arrays, {n:,} numbers"
+
+
+def _prod(shape) -> int:
+    out = 1
+    for d in shape:
+        out *= int(d)
+    return out
+
+
+def _check_architecture(model, fingerprint: Path, weights: Path, what: str, run_name: str) -> None:
+    if not fingerprint.exists():  # runs saved before fingerprints existed: Keras' own check remains
+        return
+    try:
+        saved = json.loads(fingerprint.read_text())
+        assert isinstance(saved, list)
+    except (ValueError, AssertionError, OSError) as err:
+        raise RunStateError(f"the {what} run {run_name!r} cannot be used: {fingerprint} is damaged ({err}); {_FIX}") from err
+    mine = _architecture(model)
+    if saved != mine:
+        first = next((i for i, (a, b) in enumerate(zip(saved, mine)) if a != b), min(len(saved), len(mine)))
+        detail = (f"array {first}: saved {tuple(saved[first]) if first < len(saved) else 'none'}, "
+                  f"this model {tuple(mine[first]) if first < len(mine) else 'none'}")
+        raise RunStateError(
+            f"the {what} run {run_name!r} was saved by a different model ({weights} holds {_describe(saved)}; this "
+            f"model has {_describe(mine)}; first difference at {detail}). Did the model or a parameter change? "
+            f"{_FIX[0].upper() + _FIX[1:]}, or give this model its own run_name"
+        )
+
+
+def _load_weights_checked(model, weights: Path, what: str, run_name: str) -> None:
+    if getattr(model, "optimizer", None) is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)  # so its saved state loads too
+    try:
+        model.load_weights(str(weights))
+    except OSError as err:  # h5py: truncated file, no HDF5 signature, empty file
+        raise RunStateError(f"the {what} run {run_name!r} cannot be loaded: {weights} is damaged "
+                            f"({str(err).splitlines()[0]}); {_FIX}") from err
+    except ValueError as err:  # Keras: shapes or layer count do not match
+        raise RunStateError(f"the {what} run {run_name!r} was saved by a different model: {weights} does not fit "
+                            f"this model ({str(err).strip().splitlines()[0]}); {_FIX}, or give this model its own "
+                            "run_name") from err
+
+
+def _read_history_json(path: Path, run_name: str) -> dict:
+    try:
+        history = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise RunStateError(f"the finished run {run_name!r} cannot be loaded: {path} is damaged ({err}); {_FIX}") from err
+    ok = (isinstance(history, dict) and history and all(
+        isinstance(v, list) and v and all(isinstance(e, (int, float)) for e in v) for v in history.values()))
+    if not ok:
+        raise RunStateError(f"the finished run {run_name!r} cannot be loaded: {path} does not hold a training history "
+                            f"({{metric: [one number per epoch]}}, got {str(history)[:80]!r}); {_FIX}")
     return history
+
+
+def _read_csv_history(path: Path, run_name: str = "") -> dict:
+    """``{metric: [per epoch]}`` from CSVLogger's file; a repeated epoch (resumed after a kill) keeps its last row."""
+    rows: dict = {}
+    if not path.exists():
+        return {}
+    try:
+        with path.open() as f:
+            for i, row in enumerate(csv.DictReader(f)):
+                epoch = int(row.get("epoch") or i)
+                values = {}
+                for key, value in row.items():
+                    if key in ("epoch", None) or value in ("", "NA", None):  # CSVLogger writes NA for absent metrics
+                        continue
+                    values[key] = float(value)
+                rows[epoch] = values
+    except (ValueError, TypeError, csv.Error) as err:
+        raise RunStateError(f"the history of run {run_name!r} cannot be read: {path} is damaged ({err}); {_FIX}") from err
+    history: dict = {}
+    for epoch in sorted(rows):
+        for key, value in rows[epoch].items():
+            history.setdefault(key, []).append(value)
+    return history
+
+
+def _check_backup(model, backup: Path, run_name: str) -> int:
+    """Validate an interrupted run's backup before Keras loads it; returns its finished epochs."""
+    meta = backup / BACKUP_METADATA
+    try:
+        done = json.loads(meta.read_text())["epoch"]
+        done = int(done)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise RunStateError(f"the interrupted run {run_name!r} cannot resume: {meta} is damaged "
+                            f"({type(err).__name__}: {err}); {_FIX}") from err
+    _check_architecture(model, backup / BACKUP_ARCHITECTURE, backup / BACKUP_WEIGHTS, "interrupted", run_name)
+    if (backup / BACKUP_WEIGHTS).exists():
+        _load_weights_checked(model, backup / BACKUP_WEIGHTS, "interrupted", run_name)
+    return done
 
 
 def is_finished(run_name: str) -> bool:
     """Whether a finished run with this name exists (so ``fit_or_load`` would load it)."""
     path = run_path(run_name)
     return (path / FINAL_WEIGHTS).exists() and (path / HISTORY_JSON).exists()
+
+
+def _disk_error(err: OSError, path: Path, done: str) -> UnwritableFolderError:
+    return UnwritableFolderError(
+        f"could not save the run in {path} ({err.strerror or err}). {done} Free some space there, or set "
+        f"{CACHE_ENV} to a writable folder with room, then run the cell again"
+    )
 
 
 def fit_or_load(
@@ -74,7 +244,8 @@ def fit_or_load(
         x: what ``fit`` takes first (array, ``tf.data.Dataset``, ...).
         run_name: folder name of this run, e.g. ``f"02_dense_ae-{profile.name}"``.
         epochs: total epochs of the run (a resumed run trains only the missing ones).
-        retrain: discard any saved state of this run and train from scratch.
+        retrain: ignore any saved state of this run and train from scratch (the old finished
+            run is replaced when the new one is saved, not before).
         callbacks: extra Keras callbacks (monitors, early stopping, ...).
         tensorboard: also log to TensorBoard under ``<run folder>/logs``.
         verbose: passed to ``fit``.
@@ -83,6 +254,10 @@ def fit_or_load(
     Returns:
         the full history of the run, ``{metric: [one value per epoch]}``, including epochs
         trained before an interruption.
+
+    Raises:
+        RunStateError: saved state that is damaged or belongs to another model (file and fix named).
+        UnwritableFolderError: the run folder is read-only or full (folder and ``COURSEKIT_CACHE`` named).
     """
     import keras
 
@@ -94,36 +269,52 @@ def fit_or_load(
     if int(epochs) < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     path = run_path(run_name)
-    if retrain and path.exists():
-        shutil.rmtree(path)
-    if is_finished(run_name):
-        if getattr(model, "optimizer", None) is not None and not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)  # so its saved state loads too
-        model.load_weights(path / FINAL_WEIGHTS)
-        history = json.loads((path / HISTORY_JSON).read_text())
-        print(f"Loaded the finished run {run_name!r} from {path} ({len(next(iter(history.values()), []))} epochs); "
+    if not retrain and is_finished(run_name):
+        _check_architecture(model, path / FINAL_ARCHITECTURE, path / FINAL_WEIGHTS, "finished", run_name)
+        history = _read_history_json(path / HISTORY_JSON, run_name)
+        _load_weights_checked(model, path / FINAL_WEIGHTS, "finished", run_name)
+        n_epochs = len(next(iter(history.values()), []))
+        print(f"Loaded the finished run {run_name!r} from {display_path(path)} ({n_epochs} epochs); "
               "pass retrain=True (or set RETRAIN = True) to train again.")
         return history
 
-    path.mkdir(parents=True, exist_ok=True)
+    writable_dir(path, purpose=f"the training run {run_name!r}",
+                 without="nothing can be trained and kept without it (the data loaders still work)")
     backup = path / BACKUP
-    if (backup / "training_metadata.json").exists():
-        done = json.loads((backup / "training_metadata.json").read_text()).get("epoch", 0)
+    if retrain:  # partial state of earlier attempts goes; a finished run stays until the new one is saved
+        shutil.rmtree(backup, ignore_errors=True)
+        (path / HISTORY_CSV).unlink(missing_ok=True)
+    if (backup / BACKUP_METADATA).exists():
+        done = _check_backup(model, backup, run_name)
         print(f"Resuming the interrupted run {run_name!r} after epoch {done} of {epochs}.")
     else:
         (path / HISTORY_CSV).unlink(missing_ok=True)  # stale history of an abandoned run
+        backup.mkdir(exist_ok=True)
+        write_text_atomically(backup / BACKUP_ARCHITECTURE, json.dumps(_architecture(model)))
     cbs = [
-        keras.callbacks.BackupAndRestore(str(backup)),
-        keras.callbacks.CSVLogger(str(path / HISTORY_CSV), append=True),
+        keras.callbacks.CSVLogger(str(path / HISTORY_CSV), append=True),  # before the backup: a kill in between
+        _backup_callback(backup),  # repeats the epoch, and its row is then replaced, not lost
         *callbacks,
     ]
     if tensorboard:
         cbs.append(keras.callbacks.TensorBoard(log_dir=str(path / "logs")))
+    if not hasattr(x, "shape") and not isinstance(x, (list, tuple, dict)):
+        fit_kwargs.setdefault("shuffle", False)  # a dataset shuffles itself; Keras warns that shuffle=True is ignored
     start = time.perf_counter()
-    model.fit(x, epochs=int(epochs), callbacks=cbs, verbose=verbose, **fit_kwargs)
+    try:
+        model.fit(x, epochs=int(epochs), callbacks=cbs, verbose=verbose, **fit_kwargs)
+    except OSError as err:
+        if err.errno in _DISK_ERRNOS:
+            raise _disk_error(err, path, "The last finished epoch is kept in the backup; training resumes from it.") from err
+        raise
     elapsed = time.perf_counter() - start
-    history = _read_csv_history(path / HISTORY_CSV)
-    model.save_weights(path / FINAL_WEIGHTS)
-    (path / HISTORY_JSON).write_text(json.dumps(history))
-    print(f"Trained {run_name!r} in {elapsed:.1f} s; saved to {path}")
+    history = _read_csv_history(path / HISTORY_CSV, run_name)
+    try:  # weights first: history.json (is_finished) appears only next to complete weights
+        save_weights_atomically(model, path / FINAL_WEIGHTS)
+        write_text_atomically(path / FINAL_ARCHITECTURE, json.dumps(_architecture(model)))
+        write_text_atomically(path / HISTORY_JSON, json.dumps(history))
+    except OSError as err:
+        raise _disk_error(err, path, "The trained model is still in memory (save it elsewhere with "
+                                     "model.save_weights(...)); any earlier finished run is untouched.") from err
+    print(f"Trained {run_name!r} in {elapsed:.1f} s; saved to {display_path(path)}")
     return history
