@@ -30,7 +30,8 @@ def make_networks(seed=0, dropout=0.0):
 def make_gan(seed=0, dropout=0.0, **kwargs):
     g, d = make_networks(seed, dropout)
     gan = GAN(g, d, LATENT, seed=seed, **kwargs)
-    gan.compile(d_optimizer=keras.optimizers.Adam(1e-2, beta_1=0.5), g_optimizer=keras.optimizers.Adam(1e-2, beta_1=0.5))
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-2, beta_1=0.5),
+                g_optimizer=keras.optimizers.Adam(1e-2, beta_1=0.5))
     return gan
 
 

@@ -15,14 +15,15 @@ def test_discriminator_loss_values():
     confident_real, confident_fake = np.full((5, 1), 30.0, "float32"), np.full((5, 1), -30.0, "float32")
     assert float(L.discriminator_loss(confident_real, confident_fake)) < 1e-6  # a perfect D: 0
     # one-sided smoothing: a perfect, confident D is now penalised (0.1 * 30 nats on the real half)
-    assert float(L.discriminator_loss(confident_real, confident_fake, real_label=0.9)) == pytest.approx(0.1 * 30, rel=1e-3)
+    loss = float(L.discriminator_loss(confident_real, confident_fake, real_label=0.9))
+    assert loss == pytest.approx(0.1 * 30, rel=1e-3)
     # its best real logit is log(0.9/0.1), where the loss is the binary entropy H(0.9)
     h09 = -(0.9 * math.log(0.9) + 0.1 * math.log(0.1))
     best = np.full((5, 1), math.log(9.0), "float32")
     assert float(L.discriminator_loss(best, confident_fake, real_label=0.9)) == pytest.approx(h09, abs=1e-5)
     # mixed logits against an explicit formula: -log sigmoid(l) on real, -log(1 - sigmoid(l)) on fake
     real, fake = np.array([[2.0], [-1.0]], "float32"), np.array([[0.5], [-3.0]], "float32")
-    sig = lambda l: 1 / (1 + np.exp(-l))  # noqa: E731
+    sig = lambda logit: 1 / (1 + np.exp(-logit))  # noqa: E731
     expected = -np.mean(np.log(sig(real))) - np.mean(np.log(1 - sig(fake)))
     assert float(L.discriminator_loss(real, fake)) == pytest.approx(expected, rel=1e-5)
 

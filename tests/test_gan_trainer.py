@@ -16,7 +16,8 @@ def data():
 
 def test_bad_networks_and_options_are_refused():
     g, d = make_networks()
-    sigmoid_d = keras.Sequential([keras.Input(SHAPE), keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")])
+    sigmoid_d = keras.Sequential([keras.Input(SHAPE), keras.layers.Flatten(),
+                                  keras.layers.Dense(1, activation="sigmoid")])
     with pytest.raises(ValueError, match="logits"):
         GAN(g, sigmoid_d, LATENT)
     two_outputs = keras.Sequential([keras.Input(SHAPE), keras.layers.Flatten(), keras.layers.Dense(2)])

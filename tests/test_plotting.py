@@ -27,7 +27,7 @@ def test_image_grid_colour_and_bad_shape():
 def test_loss_curves():
     fig = plotting.loss_curves({"loss": [3, 2, 1], "val_loss": [3.5, 2.5, 2]}, logy=True)
     lines = fig.axes[0].get_lines()
-    assert [l.get_label() for l in lines] == ["loss", "val_loss"]
+    assert [line.get_label() for line in lines] == ["loss", "val_loss"]
     np.testing.assert_array_equal(lines[0].get_ydata(), [3, 2, 1])
     assert fig.axes[0].get_yscale() == "log"
     with pytest.raises(KeyError, match="acc"):
@@ -49,7 +49,7 @@ def test_tile_images():
     mosaic = plotting.tile_images(images, ncols=2, pad=1)
     assert mosaic.shape == (3 * 3 - 1, 2 * 4 - 1, 1)
     assert mosaic.min() == pytest.approx(0.0) and mosaic.max() == pytest.approx(1.0)
-    np.testing.assert_allclose(mosaic[:2, :3, 0], (images[0, ..., 0] + 1) / 2, rtol=1e-5)
+    np.testing.assert_allclose(mosaic[:2, :3, 0], (images[0, ..., 0] + 1) / 2, rtol=1e-5, atol=1e-6)
 
 
 def test_plot_gan_history():
@@ -57,7 +57,7 @@ def test_plot_gan_history():
                "d_acc_fake": [0.4, 0.6, 0.8]}
     fig = plotting.plot_gan_history(history)
     assert isinstance(fig, Figure) and len(fig.axes) == 2
-    labels = [[l.get_label() for l in ax.get_lines()] for ax in fig.axes]
+    labels = [[line.get_label() for line in ax.get_lines()] for ax in fig.axes]
     assert labels[0][:2] == ["d_loss", "g_loss"] and labels[1][:2] == ["d_acc_real", "d_acc_fake"]
     np.testing.assert_array_equal(fig.axes[1].get_lines()[1].get_ydata(), history["d_acc_fake"])
     with pytest.raises(KeyError, match="d_acc_fake"):

@@ -85,7 +85,8 @@ class GAN(keras.Model):
         if generator_loss not in GENERATOR_LOSSES:
             raise ValueError(f"generator_loss must be one of {GENERATOR_LOSSES}, got {generator_loss!r}")
         if not 0.5 < float(real_label) <= 1.0:
-            raise ValueError(f"real_label must be in (0.5, 1] (1.0 = no smoothing, 0.9 = one-sided smoothing), got {real_label}")
+            raise ValueError("real_label must be in (0.5, 1] (1.0 = no smoothing, 0.9 = one-sided smoothing), "
+                             f"got {real_label}")
         self.d_steps = _check_int(d_steps, "d_steps", 1)
         self.d_warmup_steps = _check_int(d_warmup_steps, "d_warmup_steps", 0)
         self.latent_dim = _check_int(latent_dim, "latent_dim", 1)
@@ -124,7 +125,8 @@ class GAN(keras.Model):
 
     def _check_logits(self, logits) -> None:
         if tuple(logits.shape) != (2, 1):
-            raise ValueError(f"the discriminator must output one logit per image, shape (B, 1); got {tuple(logits.shape)} "
+            raise ValueError("the discriminator must output one logit per image, shape (B, 1); "
+                             f"got {tuple(logits.shape)} "
                              "for a batch of 2; end it with Dense(1)")
         last = self.discriminator.layers[-1] if getattr(self.discriminator, "layers", None) else None
         if getattr(last, "activation", None) is keras.activations.sigmoid:
@@ -278,7 +280,8 @@ class GAN(keras.Model):
                 check_tanh_range(ops.convert_to_numpy(batch), "GAN training data (first batch)")
 
     def fit(self, x=None, *args, **kwargs):
-        """``keras.Model.fit``, after checking that the real images (arrays or a ``tf.data`` batch) are in ``[-1, 1]``."""
+        """``keras.Model.fit``, after checking that the real images (arrays or a ``tf.data`` batch) are in
+        ``[-1, 1]``."""
         self._check_training_data(x)
         return super().fit(x, *args, **kwargs)
 
