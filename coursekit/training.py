@@ -40,12 +40,13 @@ BACKUP = "backup"
 BACKUP_WEIGHTS = "latest.weights.h5"  # the names Keras' BackupAndRestore uses inside the backup folder
 BACKUP_METADATA = "training_metadata.json"
 BACKUP_ARCHITECTURE = "architecture.json"
-_FIX = "pass retrain=True to fit_or_load (in a lecture notebook: RETRAIN = True in the parameters cell) to train it again"
+_FIX = ("pass retrain=True to fit_or_load (in a lecture notebook: RETRAIN = True in the parameters cell) "
+        "to train it again")
 _DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 class RunStateError(RuntimeError):
-    """Saved training state that cannot be used (damaged, or from another model). The message names the file and the fix."""
+    """Saved training state that cannot be used (damaged, or from another model); the message names the file and fix."""
 
 
 def run_path(run_name: str) -> Path:
@@ -133,7 +134,8 @@ def _check_architecture(model, fingerprint: Path, weights: Path, what: str, run_
         saved = json.loads(fingerprint.read_text())
         assert isinstance(saved, list)
     except (ValueError, AssertionError, OSError) as err:
-        raise RunStateError(f"the {what} run {run_name!r} cannot be used: {fingerprint} is damaged ({err}); {_FIX}") from err
+        raise RunStateError(f"the {what} run {run_name!r} cannot be used: {fingerprint} is damaged ({err}); "
+                            f"{_FIX}") from err
     mine = _architecture(model)
     if saved != mine:
         first = next((i for i, (a, b) in enumerate(zip(saved, mine)) if a != b), min(len(saved), len(mine)))
@@ -164,7 +166,8 @@ def _read_history_json(path: Path, run_name: str) -> dict:
     try:
         history = json.loads(path.read_text())
     except (OSError, ValueError) as err:
-        raise RunStateError(f"the finished run {run_name!r} cannot be loaded: {path} is damaged ({err}); {_FIX}") from err
+        raise RunStateError(f"the finished run {run_name!r} cannot be loaded: {path} is damaged ({err}); "
+                            f"{_FIX}") from err
     ok = (isinstance(history, dict) and history and all(
         isinstance(v, list) and v and all(isinstance(e, (int, float)) for e in v) for v in history.values()))
     if not ok:
@@ -189,7 +192,8 @@ def _read_csv_history(path: Path, run_name: str = "") -> dict:
                     values[key] = float(value)
                 rows[epoch] = values
     except (ValueError, TypeError, csv.Error) as err:
-        raise RunStateError(f"the history of run {run_name!r} cannot be read: {path} is damaged ({err}); {_FIX}") from err
+        raise RunStateError(f"the history of run {run_name!r} cannot be read: {path} is damaged ({err}); "
+                            f"{_FIX}") from err
     history: dict = {}
     for epoch in sorted(rows):
         for key, value in rows[epoch].items():
@@ -305,7 +309,8 @@ def fit_or_load(
         model.fit(x, epochs=int(epochs), callbacks=cbs, verbose=verbose, **fit_kwargs)
     except OSError as err:
         if err.errno in _DISK_ERRNOS:
-            raise _disk_error(err, path, "The last finished epoch is kept in the backup; training resumes from it.") from err
+            kept = "The last finished epoch is kept in the backup; training resumes from it."
+            raise _disk_error(err, path, kept) from err
         raise
     elapsed = time.perf_counter() - start
     history = _read_csv_history(path / HISTORY_CSV, run_name)

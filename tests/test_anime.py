@@ -64,7 +64,8 @@ def test_attributes_are_balanced_and_independent(faces32):
 
 def test_hair_colour_is_visible_in_the_hair_region(faces32, held_out32):
     (x, a), (xt, at) = faces32, held_out32
-    region = lambda imgs: imgs[:, _pixel(-0.5):_pixel(-0.4), _pixel(-0.15):_pixel(0.15)].reshape(len(imgs), -1, 3).mean(1)  # noqa: E731
+    region = lambda imgs: (imgs[:, _pixel(-0.5):_pixel(-0.4), _pixel(-0.15):_pixel(0.15)]  # noqa: E731
+                           .reshape(len(imgs), -1, 3).mean(1))
     means = np.stack([region(x)[a["hair_colour"] == c].mean(0) for c in range(6)])
     gaps = np.linalg.norm(means[:, None] - means[None], axis=-1)[np.triu_indices(6, 1)]
     assert gaps.min() > 0.15, f"two hair colours look alike in the hair region: {np.round(means, 2)}"
@@ -203,3 +204,170 @@ def test_kaggle_folder_is_recognised_by_its_size(tmp_path, monkeypatch):
     monkeypatch.setattr(anime_module, "KAGGLE_SIZE", 3)
     d = load_anime_faces(source="folder", path=tmp_path, size=16, n_test=1, verbose=False)
     assert "Kaggle Anime Face Dataset" in d.provenance
+
+
+def test_attribute_labels_by_name_and_clear_errors():
+    from coursekit.data.anime import attribute_labels
+
+    np.testing.assert_array_equal(attribute_labels({"hair_colour": "blonde", "eye_colour": "green"}), [[2, 1]])
+    rows = attribute_labels([{"hair_colour": "pink", "eye_colour": "blue"},
+                             {"hair_colour": "black", "eye_colour": "purple"}])
+    np.testing.assert_array_equal(rows, [[5, 0], [0, 3]])
+    with pytest.raises(ValueError, match=r"unknown hair_colour 'green'.*'black'"):
+        attribute_labels({"hair_colour": "green", "eye_colour": "blue"})
+    with pytest.raises(ValueError, match="unknown attribute 'hat'"):
+        attribute_labels({"hat": "red"}, names=("hat",))
+    with pytest.raises(ValueError, match="exactly the attributes"):
+        attribute_labels({"hair_colour": "red"})
+
+
+# --- faults: every pixel format a folder can hold, corrupt files, small folders ----------------
+
+def _uniform(mode, value, size=(10, 10)):
+    from PIL import Image
+
+    return Image.new(mode, size, value)
+
+
+def _pixel_format_cases():
+    """(file name, how to write it, the RGB in [0, 255] the loader must return)."""
+    from PIL import Image
+
+    def palette(with_transparency):
+        def write(path):
+            im = Image.new("P", (10, 10), 1)
+            im.putpalette([0, 0, 0, 200, 30, 60] + [0] * 762)
+            im.save(path, transparency=1) if with_transparency else im.save(path)
+        return write
+
+    def grey16(path):
+        Image.fromarray(np.full((10, 10), 32768, np.uint16)).save(path)  # PIL mode I;16, a 16-bit PNG
+
+    return [
+        ("bilevel.png", lambda p: _uniform("1", 1).save(p), (255, 255, 255)),
+        ("grey.png", lambda p: _uniform("L", 128).save(p), (128, 128, 128)),
+        ("grey16.png", grey16, (128, 128, 128)),  # 32768 / 65535: mid-grey, not clipped to white
+        ("palette.png", palette(False), (200, 30, 60)),
+        ("palette.gif", palette(False), (200, 30, 60)),
+        ("palette-transparent.png", palette(True), (255, 255, 255)),  # transparent -> white
+        ("grey-alpha.png", lambda p: _uniform("LA", (50, 0)).save(p), (255, 255, 255)),
+        ("grey-opaque.png", lambda p: _uniform("LA", (50, 255)).save(p), (50, 50, 50)),
+        ("rgba-half.png", lambda p: _uniform("RGBA", (255, 0, 0, 128)).save(p), (255, 127, 127)),
+        ("rgba.webp", lambda p: _uniform("RGBA", (0, 0, 255, 0)).save(p, lossless=True), (255, 255, 255)),
+        ("cmyk.jpg", lambda p: _uniform("CMYK", (0, 255, 255, 0)).save(p, quality=100), (255, 0, 0)),
+        ("rgb.bmp", lambda p: _uniform("RGB", (10, 200, 90)).save(p), (10, 200, 90)),
+    ]
+
+
+@pytest.mark.parametrize("name, write, rgb", _pixel_format_cases(), ids=[c[0] for c in _pixel_format_cases()])
+def test_every_pixel_format_decodes_to_its_colour(tmp_path, name, write, rgb):
+    path = tmp_path / name
+    write(path)
+    pixels = anime_module._read_image(path, 8)
+    assert pixels.shape == (8, 8, 3) and pixels.dtype == np.uint8
+    np.testing.assert_allclose(pixels.reshape(-1, 3).mean(0), rgb, atol=4, err_msg=name)
+
+
+def test_a_folder_of_mixed_pixel_formats_loads_into_zero_one(tmp_path):
+    for name, write, _ in _pixel_format_cases():
+        write(tmp_path / name)
+    d = load_anime_faces(source="folder", path=tmp_path, size=8, n_test=2, verbose=False)
+    x = np.concatenate([d.x_train, d.x_test])
+    assert len(x) == len(_pixel_format_cases()) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+
+
+def test_a_floating_point_image_is_refused_by_name(tmp_path):
+    from PIL import Image
+
+    with pytest.raises(DataError, match=r"odd\.tif holds floating-point pixels \(PIL mode F\).*8- or 16-bit PNG"):
+        anime_module._to_rgb8(Image.new("F", (4, 4), 0.5), tmp_path / "odd.tif")
+
+
+def test_skip_corrupt_counts_the_images_after_skipping(tmp_path):
+    """n_train=None takes every readable image that is not held out, however many were skipped."""
+    _write_faces(tmp_path, 10)
+    for i in range(3):
+        (tmp_path / "images" / f"broken{i}.png").write_bytes(b"not a png")
+    d = load_anime_faces(source="folder", path=tmp_path, size=8, n_test=2, skip_corrupt=True, verbose=False)
+    assert (len(d.x_train), len(d.x_test)) == (8, 2) and "3 corrupt file(s) left out" in d.provenance
+    d = load_anime_faces(source="folder", path=tmp_path, size=8, skip_corrupt=True, verbose=False)  # default n_test
+    assert len(d.x_train) + len(d.x_test) == 10
+
+
+def test_a_small_folder_gets_advice_lecture_06_can_follow(tmp_path):
+    """Lecture 06 passes N_TRAIN / N_TEST (None means 'from the profile', not 'all'): the advice names numbers."""
+    _write_faces(tmp_path, 30)
+    with pytest.raises(DataError, match=r"holds only 30; ask for at most 30 in all, e.g. n_train=27, n_test=3 "
+                                        r"\(in lecture 06: N_TRAIN = 27 and N_TEST = 3") as err:
+        load_anime_faces(source="folder", path=tmp_path, size=8, n_train=6000, n_test=1000, verbose=False)
+    assert "n_train=None" not in str(err.value)
+    d = load_anime_faces(source="folder", path=tmp_path, size=8, n_train=27, n_test=3, verbose=False)  # it works
+    assert (len(d.x_train), len(d.x_test)) == (27, 3)
+
+
+# --- every label, read back from the image itself ------------------------------------------------
+
+def _scaled_match(pixels, palette, low, high):
+    """Distance of each pixel to each palette colour times its best brightness factor in [low, high]:
+    ``(..., K)``. Shading and highlights scale a colour; they do not change its hue."""
+    t = np.clip((pixels @ palette.T) / (palette**2).sum(1), low, high)
+    return np.linalg.norm(pixels[..., None, :] - t[..., None] * palette, axis=-1)
+
+
+def _own_hair_mask(x, hair_labels):
+    """Pixels whose colour is the image's own (labelled) hair colour, shaded: ``(N, S, S)`` bool."""
+    own = anime_module._HAIR_RGB[hair_labels][:, None, None, :]
+    t = np.clip((x * own).sum(-1, keepdims=True) / (own**2).sum(-1, keepdims=True), 0.55, 1.15)
+    return np.linalg.norm(x - t * own, axis=-1) < 0.1
+
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_each_image_shows_its_background_label(size):
+    x, a = draw_standin_faces(300, size, seed=7)
+    corner = x[:, 0, 0]  # never covered by the face or the hair, whatever the jitter
+    nearest = np.linalg.norm(corner[:, None] - anime_module._BG_RGB[None], axis=-1).argmin(1)
+    np.testing.assert_array_equal(nearest, a["background"])
+
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_each_image_shows_its_hair_colour_label(size):
+    """Per image: the hair palette colour that most pixels of the top of the head match is the label."""
+    x, a = draw_standin_faces(300, size, seed=7)
+    top = x[:, : size // 2, size // 4: 3 * size // 4]
+    dist = _scaled_match(top, anime_module._HAIR_RGB, 0.55, 1.15)
+    best, close = dist.argmin(-1), dist.min(-1) < 0.08
+    votes = np.stack([((best == c) & close).sum((1, 2)) for c in range(6)], axis=1)
+    np.testing.assert_array_equal(votes.argmax(1), a["hair_colour"])
+    assert (np.sort(votes, 1)[:, -1] >= 2 * np.sort(votes, 1)[:, -2]).all(), "the hair colour must win clearly"
+
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_each_image_shows_its_eye_colour_label(size):
+    """Per image: iris pixels (in the eye band, not of the image's hair colour) match the labelled eye colour.
+    Blue eyes with blue hair and red eyes with red hair share a colour by construction: only those may show no iris."""
+    x, a = draw_standin_faces(300, size, seed=7)
+    s = size / 32
+    rows, cols = slice(int(12 * s), int(24 * s)), slice(int(4 * s), int(28 * s))
+    band, not_hair = x[:, rows, cols], ~_own_hair_mask(x, a["hair_colour"])[:, rows, cols]
+    dist = _scaled_match(band, anime_module._EYE_RGB, 0.5, 1.2)
+    best, iris = dist.argmin(-1), (dist.min(-1) < 0.08) & not_hair
+    votes = np.stack([((best == c) & iris).sum((1, 2)) for c in range(4)], axis=1)
+    seen = votes.sum(1) > 0
+    assert (votes.argmax(1) == a["eye_colour"])[seen].all(), "an image shows an eye colour other than its label"
+    assert (np.sort(votes, 1)[:, -2] == 0).all(), "no image shows two eye colours"
+    eye, hair = a["eye_colour"], a["hair_colour"]
+    same_as_hair = ((eye == 0) & (hair == 4)) | ((eye == 2) & (hair == 3))
+    assert seen[~same_as_hair].mean() > 0.97
+
+
+def test_each_image_shows_its_hair_style_label():
+    """Short hair leaves the lower half free of hair; long hair and twin tails are told apart by where the
+    hair pixels lie (nearest class mean of the hair masks, on held-out faces)."""
+    x, a = draw_standin_faces(900, 32, seed=7)
+    xt, at = draw_standin_faces(300, 32, seed=8)
+    mask, mask_t = _own_hair_mask(x, a["hair_colour"]), _own_hair_mask(xt, at["hair_colour"])
+    lower = mask_t[:, 16:].mean((1, 2))
+    np.testing.assert_array_equal(lower < 0.15, at["hair_style"] == 0)  # per image: short <=> little hair below
+    acc = _nearest_class_mean_accuracy(mask.reshape(900, -1).astype(float), a["hair_style"],
+                                       mask_t.reshape(300, -1).astype(float), at["hair_style"], 3)
+    assert acc > 0.97

@@ -181,7 +181,8 @@ def _render(p: dict, size: int) -> np.ndarray:
     # the fringe: front hair over the forehead down to a zig-zag line whose shape is the style
     fringe_line = np.where(
         style == 0, -0.14 + 0.20 * _tri(u * 3.2 + sc(p["phase"])),  # few long spikes
-        np.where(style == 1, -0.06 + 0.06 * _tri(u * 6.0), -0.12 + 0.13 * _tri(au * 4.0) - 0.20 * (au < 0.05).astype("float32")))
+        np.where(style == 1, -0.06 + 0.06 * _tri(u * 6.0),
+                 -0.12 + 0.13 * _tri(au * 4.0) - 0.20 * (au < 0.05).astype("float32")))
     front = np.minimum(cap, 1 - c.below(fringe_line))
     c.paint(front, hair)
 
@@ -229,7 +230,8 @@ def draw_standin_faces(n: int, size: int = 64, seed=0):
         "bg": jitter(_BG_RGB[attrs["background"]], 0.02), "style": attrs["hair_style"],
         "skin": jitter(np.broadcast_to(_SKIN_RGB, (n, 3)), 0.03),
         "shirt": jitter(_SHIRT_RGB[rng.integers(0, len(_SHIRT_RGB), n)]),
-        "ribbon": jitter(np.array([[0.95, 0.2, 0.3], [1.0, 1.0, 1.0], [1.0, 0.85, 0.2]], dtype="float32")[rng.integers(0, 3, n)]),
+        "ribbon": jitter(np.array([[0.95, 0.2, 0.3], [1.0, 1.0, 1.0], [1.0, 0.85, 0.2]],
+                                  dtype="float32")[rng.integers(0, 3, n)]),
     }
     p = {k: np.asarray(val, dtype="int32" if k == "style" else "float32") for k, val in p.items()}
     chunk = max(1, 2**20 // (size * size))  # about a million pixels per chunk keeps memory small
@@ -289,13 +291,50 @@ def _image_files(folder: Path) -> list:
     return sorted(f for f in folder.rglob("*") if f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file())
 
 
+#: PIL modes with an alpha channel (transparent pixels are composited over white).
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+#: PIL modes of 16-bit (or 32-bit integer) grey images: scaled by 65535 to 8 bits.
+_WIDE_GREY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+def _to_rgb8(im, path: Path):
+    """Any pixel format PIL opens -> an 8-bit RGB image with the same look, or a DataError naming the file.
+
+    8-bit grey, bilevel, palette (with or without transparency), RGB, CMYK and YCbCr convert
+    directly; grey with alpha, RGBA and palette transparency are composited over white; 16-bit
+    grey (``I;16``, PNG's 16-bit) is scaled by 65535 / 255, not clipped at 255. Floating-point
+    images (mode ``F``) have no agreed range and are refused by name.
+    """
+    from PIL import Image
+
+    mode = im.mode
+    if mode == "P" and "transparency" in im.info:
+        im, mode = im.convert("RGBA"), "RGBA"
+    if mode in _WIDE_GREY_MODES:
+        wide = np.asarray(im, dtype="float64")
+        if wide.min() < 0 or wide.max() > 65535:
+            raise DataError(f"the image file {path} is a {mode} image with values {wide.min():g}..{wide.max():g}, "
+                            "outside 16 bits; save it as an 8- or 16-bit PNG or a JPEG, or delete it")
+        return Image.fromarray(np.round(wide * (255.0 / 65535.0)).astype("uint8"), "L").convert("RGB")
+    if mode == "F":
+        raise DataError(f"the image file {path} holds floating-point pixels (PIL mode F), which have no standard "
+                        "range; "
+                        "save it as an 8- or 16-bit PNG or a JPEG, or delete it (skip_corrupt=True leaves it out)")
+    if mode in _ALPHA_MODES:
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return im.convert("RGB")
+
+
 def _read_image(path: Path, size: int) -> np.ndarray:
-    """One image file -> ``(size, size, 3)`` uint8: RGB, centre-cropped to a square, resized."""
+    """One image file -> ``(size, size, 3)`` uint8: RGB (see :func:`_to_rgb8`), centre-cropped to a square, resized."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:
-            im = im.convert("RGB")
+            im.load()
+            im = _to_rgb8(im, path)
             w, h = im.size
             side = min(w, h)
             left, top = (w - side) // 2, (h - side) // 2
@@ -306,6 +345,16 @@ def _read_image(path: Path, size: int) -> np.ndarray:
             f"cannot read the image file {path} ({type(err).__name__}: {err}); it is corrupt or not an image. "
             "Delete it (or re-download the dataset), or pass skip_corrupt=True to leave such files out"
         ) from err
+
+
+def _fewer(available: int, n_test: int) -> str:
+    """Advice for a folder with ``available`` images, in the names a caller and lecture 06 can pass."""
+    if available < MIN_FOLDER_IMAGES:
+        return f"add images (at least {MIN_FOLDER_IMAGES}), or use source='standin'"
+    test = max(1, min(n_test, available // 10))
+    train = available - test
+    return (f"ask for at most {available:,} in all, e.g. n_train={train}, n_test={test} (in lecture 06: "
+            f"N_TRAIN = {train} and N_TEST = {test} in the parameters cell), or use source='standin'")
 
 
 def _load_folder(folder, size, n_train, n_test, seed, skip_corrupt) -> AnimeFaces:
@@ -323,13 +372,14 @@ def _load_folder(folder, size, n_train, n_test, seed, skip_corrupt) -> AnimeFace
     if len(files) < MIN_FOLDER_IMAGES:
         raise DataError(f"the anime faces folder {folder} holds only {len(files)} image file(s); at least "
                         f"{MIN_FOLDER_IMAGES} are needed (one to train on, one to hold out); {fetch_hint}")
+    take_all = n_train is None  # all that are not held out: counted after corrupt files are left out
     n_test = min(1000, max(1, len(files) // 10)) if n_test is None else int(n_test)
-    n_train = len(files) - n_test if n_train is None else int(n_train)
+    n_train = len(files) - n_test if take_all else int(n_train)
     if n_train < 1 or n_test < 1:
         raise ValueError(f"n_train and n_test must be >= 1, got n_train={n_train}, n_test={n_test}")
     if n_train + n_test > len(files):
         raise DataError(f"asked for {n_train:,} train + {n_test:,} test images but {folder} holds only {len(files):,}; "
-                        "ask for fewer (n_train=None takes all that are not held out)")
+                        + _fewer(len(files), n_test))
     order = np.random.default_rng(seed).permutation(len(files))
 
     def read(path):
@@ -340,16 +390,22 @@ def _load_folder(folder, size, n_train, n_test, seed, skip_corrupt) -> AnimeFace
                 return None
             raise
 
-    needed, images, bad, start = n_train + n_test, [], [], 0
+    needed, images, bad, start = (len(files) if take_all else n_train + n_test), [], [], 0
     with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 1)) as pool:
         while len(images) < needed and start < len(files):  # with skip_corrupt, read on past bad files
             batch = [files[i] for i in order[start: start + needed - len(images)]]
             start += len(batch)
             for f, im in zip(batch, pool.map(read, batch)):
                 (bad.append(str(f)) if im is None else images.append(im))
-    if len(images) < needed:
-        raise DataError(f"{len(bad)} corrupt image file(s) left out of {folder} (e.g. {bad[0]}) leave too few for "
-                        f"{n_train} train + {n_test} test; ask for fewer images or repair the folder")
+    if take_all:
+        n_train = len(images) - n_test
+        needed = n_train + n_test
+    if n_train < 1 or len(images) < needed:
+        example = bad[0] if bad else "-"
+        raise DataError(f"{len(bad)} corrupt image file(s) left out of {folder} (e.g. {example}) leave {len(images):,} "
+                        f"readable, too few for {max(n_train, 1):,} train + {n_test:,} test; repair the folder, or "
+                        + _fewer(len(images), n_test))
+    images = images[:needed]
     x = np.stack(images).astype("float32")
     x /= 255.0  # in place: the full Kaggle set at 64x64 is 3 GB as float32
     skipped = f", {len(bad)} corrupt file(s) left out" if bad else ""
@@ -359,7 +415,8 @@ def _load_folder(folder, size, n_train, n_test, seed, skip_corrupt) -> AnimeFace
         x_train=x[:n_train], y_train=np.zeros(n_train, "int32"), x_test=x[n_train:], y_test=np.zeros(n_test, "int32"),
         name="anime faces (folder)",
         provenance=(f"anime faces: {what} at {folder}, {len(files):,} image files{skipped}; {n_train:,} train / "
-                    f"{n_test:,} test, centre-cropped and resized to {size}x{size}; unlabeled (y = 0, num_classes = 1)"),
+                    f"{n_test:,} test, centre-cropped and resized to {size}x{size}; "
+                    "unlabeled (y = 0, num_classes = 1)"),
         num_classes=1,
     )
 
@@ -413,3 +470,33 @@ def load_anime_faces(
     if verbose:
         print(data.provenance)
     return data
+
+
+def attribute_labels(requests, names=("hair_colour", "eye_colour")) -> np.ndarray:
+    """Turn attribute requests by name into the integer label rows of a conditional model.
+
+    Args:
+        requests: a dict ``{"hair_colour": "blonde", "eye_colour": "green"}`` or a list of them.
+        names: the attributes, in the order of the label columns (keys of :data:`ATTRIBUTES`).
+
+    Returns:
+        ``(N, len(names))`` int32 class indices (``N = 1`` for a single dict).
+
+    Raises:
+        ValueError: an unknown attribute or class name (naming the choices), or a request that
+            misses or adds an attribute.
+    """
+    unknown = [n for n in names if n not in ATTRIBUTES]
+    if unknown:
+        raise ValueError(f"unknown attribute {unknown[0]!r}; the stand-in faces have {sorted(ATTRIBUTES)}")
+    rows = [requests] if isinstance(requests, dict) else list(requests)
+    out = np.zeros((len(rows), len(names)), "int32")
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or set(row) != set(names):
+            raise ValueError(f"request {i} must name exactly the attributes {list(names)}, got {row!r}")
+        for j, name in enumerate(names):
+            choices = ATTRIBUTES[name]
+            if row[name] not in choices:
+                raise ValueError(f"unknown {name} {row[name]!r} in request {i}; choose one of {list(choices)}")
+            out[i, j] = choices.index(row[name])
+    return out

@@ -44,7 +44,8 @@ def check_images(
     finite = np.isfinite(arr)
     if not finite.all():
         first = tuple(int(i) for i in np.argwhere(~finite)[0])
-        raise DataError(f"{name} contains {int((~finite).sum()):,} NaN or infinite values (the first at index {first}); "
+        raise DataError(f"{name} contains {int((~finite).sum()):,} NaN or infinite values "
+                        f"(the first at index {first}); "
                         "the data is corrupt: reload it from its source (the loader's message names the file), "
                         "or find the step that produced them")
     low, high = float(value_range[0]), float(value_range[1])
@@ -59,7 +60,8 @@ def _range_fix(arr: np.ndarray, lo: float, hi: float, low: float, high: float) -
     """The rescaling that would fix values out of ``[low, high]``, only when the values show which one applies."""
     whole = np.issubdtype(arr.dtype, np.integer) or bool(np.all(arr == np.round(arr)))
     if whole and lo >= 0 and 1 < hi <= 255 and high <= 1:  # looks like 8-bit pixels that were not scaled
-        return "they look like 8-bit pixels: divide by 255" + (" (or by 127.5 and subtract 1 for [-1, 1])" if low < 0 else "")
+        tanh = " (or by 127.5 and subtract 1 for [-1, 1])" if low < 0 else ""
+        return "they look like 8-bit pixels: divide by 255" + tanh
     if -1 - 1e-6 <= lo < 0 and hi <= 1 + 1e-6 and low >= 0:
         return "they look like tanh outputs in [-1, 1]: map them to [0, 1] with (x + 1) / 2"
     return "the values do not look like a simple rescaling of valid pixels: the data is corrupt or was scaled twice"

@@ -37,7 +37,8 @@ class ImageDataset:
             x = check_images(getattr(self, f"x_{split}"), name=f"{self.name} x_{split}")
             if x.ndim != 4:
                 raise DataError(f"{self.name} x_{split} must be (N, H, W, C), got shape {x.shape}")
-            check_labels(getattr(self, f"y_{split}"), n=len(x), num_classes=self.num_classes, name=f"{self.name} y_{split}")
+            check_labels(getattr(self, f"y_{split}"), n=len(x), num_classes=self.num_classes,
+                         name=f"{self.name} y_{split}")
 
     @property
     def image_shape(self) -> tuple:

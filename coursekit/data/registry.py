@@ -51,7 +51,8 @@ def _entry(name: str, kind: str) -> dict:
         raise DataError(f"no dataset {name!r} in data/registry.json; known: {', '.join(sorted(registry))}")
     entry = registry[name]
     if kind not in entry:
-        raise DataError(f"{name!r} in data/registry.json has no {kind!r}: it is not a {'download' if kind == 'url' else 'shipped file'}")
+        what = "download" if kind == "url" else "shipped file"
+        raise DataError(f"{name!r} in data/registry.json has no {kind!r}: it is not a {what}")
     return entry
 
 
