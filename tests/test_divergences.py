@@ -72,7 +72,7 @@ def test_gaussian_kl_standard_normal_default_and_sum_over_last_axis():
     logvar = np.array([[0.0, 0.0], [0.0, math.log(4.0)]])
     got = ops.convert_to_numpy(dv.gaussian_kl(mu, logvar))
     expected = 0.5 * np.sum(np.exp(logvar) + mu**2 - 1 - logvar, axis=-1)
-    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)  # float32 arithmetic inside
     assert got.shape == (2,)
 
 
