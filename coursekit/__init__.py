@@ -10,6 +10,8 @@ Modules, by concern:
 - ``runtime``    where we run: Colab, GPU, network, library versions
 - ``seeding``    one call to seed Python, NumPy, TensorFlow and Keras
 - ``runcard``    the first and last cells of every notebook (provenance, wall time, metric)
+- ``quiet``      TensorFlow's C++ log noise kept out of a notebook (first cell of every lecture)
+- ``progress``   ``EpochLog``: one line every few epochs, the one way lectures report training
 - ``data``       offline-first datasets with checksums and clear errors
 - ``plotting``   image grids, loss curves, 2-D scatter plots (return figures)
 - ``training``   one mechanism to resume an interrupted run or load a finished one

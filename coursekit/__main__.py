@@ -119,13 +119,17 @@ def cmd_publish(args) -> int:
         nb = jupytext.read(py)
         apply_slide_metadata(nb)  # derived from the cells; presentation only, execution ignores it
         nb.metadata.setdefault("kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"})
-        jupytext.write(nb, nb_path)
+        source = ROOT / "build" / "publish" / "source" / f"{stem}.ipynb"  # the committed notebook stays
+        source.parent.mkdir(parents=True, exist_ok=True)  # as it is until a run succeeds
+        jupytext.write(nb, source)
         tmp = ROOT / "build" / "publish" / f"{stem}.ipynb"
         if args.profile:
             os.environ["COURSEKIT_PROFILE"] = args.profile  # no injected cell: the .ipynb stays paired
-        res = execute(stem, tmp, profile=None, runcard_dir=ROOT / "build" / "publish", offline=not args.online)
+        res = execute(stem, tmp, profile=None, runcard_dir=ROOT / "build" / "publish", offline=not args.online,
+                      source=source)
         if res["error"]:
-            print(f"[coursekit] {stem} FAILED: {res['error']}; see {tmp}")
+            print(f"[coursekit] {stem} FAILED: {res['error']}; see {tmp.relative_to(ROOT)}; "
+                  f"notebooks/{stem}.ipynb is left as it was")
             status = 1
             continue
         out = nbformat.read(tmp, as_version=4)
