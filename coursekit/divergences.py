@@ -30,7 +30,8 @@ def kl_divergence(p, q) -> float:
         raise ValueError(f"p and q must be 1-D of equal length, got shapes {p.shape} and {q.shape}")
     for name, v in (("p", p), ("q", q)):
         if np.any(v < 0) or not np.isclose(v.sum(), 1.0, atol=1e-6):
-            raise ValueError(f"{name} must be a probability vector (>= 0, sums to 1), got sum={v.sum():.6g}, min={v.min():.3g}")
+            raise ValueError(f"{name} must be a probability vector (>= 0, sums to 1), "
+                             f"got sum={v.sum():.6g}, min={v.min():.3g}")
     support = p > 0
     if np.any(q[support] == 0):
         return math.inf

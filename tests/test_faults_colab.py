@@ -82,14 +82,16 @@ def test_cell_clones_installs_and_reuses_the_clone(monkeypatch, upstream, tmp_pa
 
 def test_failed_clone_stops_with_what_to_do(monkeypatch, upstream, tmp_path):
     dest = tmp_path / "course"
-    with pytest.raises(RuntimeError, match=r"(?s)could not download the course .*branch v9\.9\.9.*run this cell again") as err:
+    with pytest.raises(RuntimeError,
+                       match=r"(?s)could not download the course .*branch v9\.9\.9.*run this cell again") as err:
         _run_cell(monkeypatch, _cell_for(upstream, dest, ref="v9.9.9"))
     assert "v9.9.9" in str(err.value) and not isinstance(err.value, subprocess.CalledProcessError)
     assert not (dest / "pyproject.toml").exists()
 
 
 def test_failed_install_stops_with_what_to_do(monkeypatch, upstream, tmp_path):
-    with pytest.raises(RuntimeError, match=r"(?s)could not install coursekit .*pip failed for the test.*run this cell again"):
+    with pytest.raises(RuntimeError,
+                       match=r"(?s)could not install coursekit .*pip failed for the test.*run this cell again"):
         _run_cell(monkeypatch, _cell_for(upstream, tmp_path / "course"), pip_returncode=1)
 
 

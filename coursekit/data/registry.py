@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from coursekit.data.checks import DataError
-from coursekit.paths import cache_dir, shipped_data_dir, writable_dir
+from coursekit.paths import UnwritableFolderError, cache_dir, shipped_data_dir, writable_dir
 
 #: Seconds a download may wait for the server (to connect, or for the next bytes) before it gives up.
 DOWNLOAD_TIMEOUT_S = 30.0
@@ -119,16 +119,19 @@ def fetch(name: str, *, timeout: float | None = None, fallback: str = "use the o
     entry = _entry(name, "url")
     timeout = DOWNLOAD_TIMEOUT_S if timeout is None else float(timeout)
     fname = Path(entry["url"]).name
-    cached = cache_dir() / "datasets" / fname
-    if cached.is_file() and sha256_of(cached) == entry["sha256"]:
-        return cached
-    if offline_forced():
-        raise DataError(f"{name} needs a download, but {OFFLINE_ENV}=1 switches downloads off (and no verified copy "
-                        f"is cached at {cached}); {fallback}, or allow downloads: unset {OFFLINE_ENV} "
-                        "(python -m coursekit run --online)")
+    try:
+        cached = cache_dir() / "datasets" / fname
+        if cached.is_file() and sha256_of(cached) == entry["sha256"]:
+            return cached
+        if offline_forced():
+            raise DataError(f"{name} needs a download, but {OFFLINE_ENV}=1 switches downloads off (and no verified "
+                            f"copy is cached at {cached}); {fallback}, or allow downloads: unset {OFFLINE_ENV} "
+                            "(python -m coursekit run --online)")
+        folder = _download_folder()
+    except UnwritableFolderError as err:
+        raise DataError(f"{err}. Meanwhile {fallback}") from err
     import keras
 
-    folder = _download_folder()
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(timeout)  # urllib (inside get_file) has no timeout of its own
     try:
