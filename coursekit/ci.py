@@ -202,21 +202,24 @@ def _venv_python(venv_dir: Path) -> Path:
 def build_colab_env(python: Path, venv_dir: Path = COLAB_VENV, pins: Path = PINS) -> Path:
     """Create ``venv_dir`` with ``python`` and install the pins plus ``coursekit[dev]`` into it.
 
-    Re-created when the pin file, pyproject.toml or the interpreter change (a stamp file records them).
-    Returns the environment's interpreter.
+    Installs again when the pin file or pyproject.toml change, and starts afresh when the interpreter
+    changes (stamp files record them). Returns the environment's interpreter.
     """
-    stamp_file = venv_dir / ".colab-stack-installed"
+    stamp_file, python_file = venv_dir / ".colab-stack-installed", venv_dir / ".colab-stack-python"
+    base = str(Path(python).resolve())
     stamp = hashlib.sha256(Path(pins).read_bytes() + (ROOT / "pyproject.toml").read_bytes()
-                           + str(Path(python).resolve()).encode()).hexdigest()
+                           + base.encode()).hexdigest()
     if stamp_file.exists() and stamp_file.read_text() == stamp:
         return _venv_python(venv_dir)
-    if venv_dir.exists():
-        shutil.rmtree(venv_dir)
-    print(f"[coursekit] creating {venv_dir.name}/ with {python}", flush=True)
-    subprocess.run([str(python), "-m", "venv", str(venv_dir)], check=True)
     py = _venv_python(venv_dir)
-    print(f"[coursekit] installing the pinned Colab stack ({Path(pins).relative_to(ROOT)}) and coursekit[dev]",
-          flush=True)
+    if not (py.exists() and python_file.exists() and python_file.read_text() == base):
+        if venv_dir.exists():
+            shutil.rmtree(venv_dir)
+        print(f"[coursekit] creating {venv_dir.name}/ with {python}", flush=True)
+        subprocess.run([str(python), "-m", "venv", str(venv_dir)], check=True)
+        python_file.write_text(base)
+    shown = Path(pins).relative_to(ROOT) if Path(pins).is_relative_to(ROOT) else pins
+    print(f"[coursekit] installing the pinned Colab stack ({shown}) and coursekit[dev]", flush=True)
     subprocess.run([str(py), "-m", "pip", "install", "-q", "-r", str(pins), "-e", f"{ROOT}[dev]"], check=True)
     stamp_file.write_text(stamp)
     return py

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -148,3 +149,35 @@ def test_regression_problem_passes_on_the_committed_outputs_and_fails_on_a_chang
     nbformat.write(nb, changed)
     problem = ci.regression_problem(stem, changed, tmp_path / "work-changed")
     assert problem and "regression-checked outputs changed" in problem
+
+
+def test_build_colab_env_installs_once_reinstalls_on_new_pins_and_starts_afresh_for_a_new_python(tmp_path,
+                                                                                                monkeypatch):
+    calls = []
+
+    def fake_run(cmd, check=False, **kw):
+        calls.append(cmd)
+        if cmd[1:3] == ["-m", "venv"]:  # what `python -m venv DIR` leaves: DIR/bin/python
+            (Path(cmd[3]) / "bin").mkdir(parents=True)
+            (Path(cmd[3]) / "bin" / "python").write_text("")
+
+    monkeypatch.setattr(ci.subprocess, "run", fake_run)
+    pins, venv_dir = tmp_path / "pins.txt", tmp_path / "venv"
+    pins.write_text("# python: 3.13\nnumpy==2.1.3\n")
+    py313, py312 = tmp_path / "python3.13", tmp_path / "python3.12"
+
+    def kinds():
+        kinds_ = ["venv" if c[1:3] == ["-m", "venv"] else "pip" for c in calls]
+        calls.clear()
+        return kinds_
+
+    assert ci.build_colab_env(py313, venv_dir, pins) == venv_dir / "bin" / "python"
+    assert kinds() == ["venv", "pip"]
+    ci.build_colab_env(py313, venv_dir, pins)
+    assert kinds() == []  # nothing changed: nothing to do
+    pins.write_text("# python: 3.13\nnumpy==2.2.0\n")
+    ci.build_colab_env(py313, venv_dir, pins)
+    assert kinds() == ["pip"]  # new pins: install again into the same environment
+    ci.build_colab_env(py312, venv_dir, pins)
+    assert kinds() == ["venv", "pip"]  # another interpreter: a fresh environment
+    assert (venv_dir / ".colab-stack-python").read_text() == str(py312.resolve())
