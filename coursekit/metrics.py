@@ -377,3 +377,239 @@ def per_class_scores(real_feats, real_labels, fake_feats, fake_labels, num_class
         out["frechet"][c] = frechet_distance(r, f)
         out["precision"][c], out["recall"][c] = precision_recall(r, f, k=k)
     return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Lecture 09: more ways to compare a generated set with a real one (cheap, each with a known answer)
+# ----------------------------------------------------------------------------------------------
+def kernel_distance(feats_a, feats_b, degree: int = 3, gamma: Optional[float] = None, coef0: float = 1.0) -> float:
+    """Unbiased squared maximum mean discrepancy (MMD^2) with a polynomial kernel: the Kernel Inception Distance.
+
+    ``k(x, y) = (gamma x . y + coef0)^degree`` with ``gamma = 1 / D`` by default (the KID of
+    Binkowski et al., 2018: degree 3, coef0 1). The unbiased estimator leaves out the ``i = j``
+    terms: ``mean_{i != j} k(a_i, a_j) + mean_{i != j} k(b_i, b_j) - 2 mean_{i, j} k(a_i, b_j)``.
+    Unlike the Frechet distance it has no bias from the sample size: its expectation is 0 when both
+    sets come from the same distribution (single estimates can then be slightly negative).
+
+    Args:
+        feats_a, feats_b: ``(N, D)`` and ``(M, D)`` features, ``N, M >= 2``.
+
+    Returns:
+        MMD^2 in squared kernel units (KID is usually printed x 1000).
+    """
+    from sklearn.metrics.pairwise import polynomial_kernel
+
+    a, b = _as_features(feats_a, "feats_a"), _as_features(feats_b, "feats_b")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"feature sets must have the same dimension, got {a.shape[1]} and {b.shape[1]}")
+    if isinstance(degree, bool) or int(degree) != degree or degree < 1:
+        raise ValueError(f"degree must be a whole number >= 1, got {degree!r}")
+    gamma = 1.0 / a.shape[1] if gamma is None else float(gamma)
+    k_aa = polynomial_kernel(a, a, degree=int(degree), gamma=gamma, coef0=coef0)
+    k_bb = polynomial_kernel(b, b, degree=int(degree), gamma=gamma, coef0=coef0)
+    k_ab = polynomial_kernel(a, b, degree=int(degree), gamma=gamma, coef0=coef0)
+    n, m = len(a), len(b)
+    within_a = (k_aa.sum() - np.trace(k_aa)) / (n * (n - 1))
+    within_b = (k_bb.sum() - np.trace(k_bb)) / (m * (m - 1))
+    return float(within_a + within_b - 2.0 * k_ab.mean())
+
+
+def nearest_neighbour_accuracy(real_feats, fake_feats) -> float:
+    """Leave-one-out 1-nearest-neighbour two-sample test (Lopez-Paz & Oquab, 2017; Xu et al., 2018).
+
+    Pool the two sets, label them real / generated, and classify every point by its nearest *other*
+    point. The accuracy reads:
+
+    - about 0.5: the sets cannot be told apart (the ideal, with equal set sizes);
+    - towards 1: the sets are separated (poor or collapsed samples);
+    - **below 0.5**: generated points sit on top of real ones, closer than real points are to each
+      other: the generator copies (memorises) the real set it is compared with.
+
+    Args:
+        real_feats, fake_feats: ``(N, D)`` and ``(M, D)``; use ``N = M``.
+
+    Returns:
+        accuracy, a fraction in ``[0, 1]``. Ties (exact duplicates) go to the point of the other set,
+        the outcome a copy of the real data should get.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    real, fake = _as_features(real_feats, "real_feats"), _as_features(fake_feats, "fake_feats")
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"feature sets must have the same dimension, got {real.shape[1]} and {fake.shape[1]}")
+    pooled = np.concatenate([real, fake])
+    labels = np.r_[np.zeros(len(real), bool), np.ones(len(fake), bool)]
+    dist, index = NearestNeighbors(n_neighbors=3).fit(pooled).kneighbors(pooled)
+    own = index == np.arange(len(pooled))[:, None]
+    # the nearest neighbour other than the point itself; a tie with a point of the other set counts as wrong
+    dist = np.where(own, np.inf, dist)
+    other_set = labels[index] != labels[:, None]
+    nearest = dist.min(axis=1, keepdims=True)
+    tie_other = np.any((dist <= nearest * (1 + 1e-12) + 1e-15) & other_set, axis=1)
+    return float(np.mean(~tie_other))
+
+
+def birthday_collision_probability(batch_size: int, support_size: int) -> float:
+    """Probability that ``batch_size`` draws from ``support_size`` equally likely items hold a repeat.
+
+    ``1 - prod_{i < s} (1 - i / S)``; about 1/2 when ``s ~ sqrt(S)``, the birthday paradox that
+    :func:`birthday_test` turns around (Arora & Zhang, 2017): if batches of ``s`` samples usually
+    contain a near-duplicate, the generator's support is about ``s^2`` images.
+    """
+    s, big_s = int(batch_size), int(support_size)
+    if s < 1 or big_s < 1:
+        raise ValueError(f"batch_size and support_size must be >= 1, got {batch_size} and {support_size}")
+    if s > big_s:
+        return 1.0
+    return float(1.0 - np.prod(1.0 - np.arange(s) / big_s))
+
+
+def birthday_test(samples, batch_size: int, threshold: float, n_batches: int = 20, seed: int = 0) -> dict:
+    """The birthday-paradox duplicate check: how often a random batch contains a near-duplicate pair.
+
+    Args:
+        samples: ``(N, ...)`` generated samples (images or features), flattened per sample.
+        batch_size: ``s``, samples per batch.
+        threshold: two samples closer than this (Euclidean, on the flattened samples) are a duplicate.
+            Set it from real data: e.g. a low percentile of nearest-neighbour distances between real
+            samples, so that real data of the same size rarely has duplicates. (Arora & Zhang
+            inspect the closest pairs by eye instead; printing them beside the number is good practice.)
+        n_batches: batches drawn (without replacement inside a batch).
+
+    Returns:
+        ``{"duplicate_rate": fraction of batches with at least one pair closer than threshold,
+        "closest": (n_batches,) closest distance in each batch,
+        "support_estimate": s^2 if duplicate_rate >= 1/2 else None (only a lower bound is known then)}``.
+    """
+    from sklearn.metrics import pairwise_distances
+
+    x = np.asarray(samples, dtype="float64").reshape(len(samples), -1)
+    s = int(batch_size)
+    if not 2 <= s <= len(x):
+        raise ValueError(f"batch_size must be in [2, {len(x)}] for {len(x)} samples, got {batch_size}")
+    rng = np.random.default_rng(seed)
+    closest = np.empty(int(n_batches))
+    for i in range(int(n_batches)):
+        batch = x[rng.choice(len(x), size=s, replace=False)]
+        d = pairwise_distances(batch)
+        closest[i] = d[np.triu_indices(s, k=1)].min()
+    rate = float(np.mean(closest < threshold))
+    return {"duplicate_rate": rate, "closest": closest, "support_estimate": s * s if rate >= 0.5 else None}
+
+
+def statistically_different_bins(train, test, samples, n_bins: int = 20, alpha: float = 0.05, seed: int = 0) -> dict:
+    """Number of statistically different bins (NDB, Richardson & Weiss, 2018).
+
+    k-means (scikit-learn) splits the **training** samples into ``n_bins`` cells; every other set is
+    assigned to the nearest centre. For each bin a two-proportion z-test compares the share of
+    ``samples`` in it with the share of ``test`` (real held-out data) in it; NDB counts the bins where
+    they differ at level ``alpha``. For a model that matches the data, about ``alpha * n_bins`` bins
+    differ by chance; missing or over-produced modes make many differ.
+
+    Args:
+        train: ``(N, D)`` real training samples (flattened images or features) to fit the bins on.
+        test: ``(M, D)`` real held-out samples (the reference proportions).
+        samples: ``(L, D)`` generated samples.
+
+    Returns:
+        ``{"ndb": int, "ndb_over_k": ndb / n_bins, "different": (n_bins,) bool,
+        "test_share", "sample_share": (n_bins,) fractions}``.
+    """
+    from scipy.stats import norm
+    from sklearn.cluster import KMeans
+
+    def flat(x, name):
+        arr = np.asarray(x, dtype="float64").reshape(len(x), -1)
+        return _as_features(arr, name)
+
+    train, test, samples = flat(train, "train"), flat(test, "test"), flat(samples, "samples")
+    if not train.shape[1] == test.shape[1] == samples.shape[1]:
+        raise ValueError(f"train, test and samples must have the same dimension, got {train.shape[1]}, "
+                         f"{test.shape[1]} and {samples.shape[1]}")
+    if not 2 <= int(n_bins) <= len(train):
+        raise ValueError(f"n_bins must be in [2, {len(train)}], got {n_bins}")
+    km = KMeans(n_clusters=int(n_bins), n_init=3, random_state=seed).fit(train)
+    test_counts = np.bincount(km.predict(test), minlength=int(n_bins))
+    sample_counts = np.bincount(km.predict(samples), minlength=int(n_bins))
+    p1, p2 = test_counts / len(test), sample_counts / len(samples)
+    pooled = (test_counts + sample_counts) / (len(test) + len(samples))
+    se = np.sqrt(pooled * (1 - pooled) * (1 / len(test) + 1 / len(samples)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, (p1 - p2) / se, 0.0)
+    different = np.abs(z) > norm.ppf(1 - alpha / 2)
+    return {"ndb": int(different.sum()), "ndb_over_k": float(different.mean()), "different": different,
+            "test_share": p1, "sample_share": p2}
+
+
+def f_score(precision: float, recall: float, beta: float = 1.0) -> float:
+    """``F_beta = (1 + beta^2) P R / (beta^2 P + R)``: beta = 1 is the harmonic mean of precision and recall.
+
+    One number that is high only when both are: a generator with sharp samples from one mode
+    (P ~ 1, R ~ 0) gets F1 ~ 0. 0 when both are 0.
+    """
+    p, r = float(precision), float(recall)
+    for name, v in (("precision", p), ("recall", r)):
+        if not 0.0 <= v <= 1.0:
+            raise ValueError(f"{name} must be a fraction in [0, 1], got {v}")
+    if p == 0.0 and r == 0.0:
+        return 0.0
+    b2 = float(beta) ** 2
+    return (1 + b2) * p * r / (b2 * p + r)
+
+
+def paired_image_quality(images, references, max_val: float = 1.0) -> dict:
+    """Mean SSIM (``tf.image.ssim``) and PSNR (``10 log10(max_val^2 / MSE)``) of images against **paired** references.
+
+    Only meaningful when each image has a known target (reconstruction, super-resolution,
+    image-to-image translation with pairs, lecture 08), not for unconditional samples.
+
+    Args:
+        images, references: ``(N, H, W, C)`` in ``[0, max_val]``, same shape (H, W >= 11 for SSIM's window).
+
+    Returns:
+        ``{"ssim": mean SSIM in [-1, 1] (1 = identical), "psnr": mean PSNR in dB (inf if identical)}``.
+    """
+    import tensorflow as tf
+
+    a, b = np.asarray(images, "float32"), np.asarray(references, "float32")
+    if a.shape != b.shape or a.ndim != 4:
+        raise ValueError(f"images and references must be (N, H, W, C) arrays of the same shape, got {a.shape} "
+                         f"and {b.shape}")
+    ssim = tf.image.ssim(a, b, max_val=max_val).numpy()
+    mse = np.mean((a.astype("float64") - b) ** 2, axis=(1, 2, 3))
+    with np.errstate(divide="ignore"):
+        psnr = 10 * np.log10(max_val ** 2 / mse)  # as tf.image.psnr, in float64 (inf for identical images)
+    return {"ssim": float(ssim.mean()), "psnr": float(np.mean(psnr))}
+
+
+def parzen_log_likelihood(samples, test, sigma: float, batch: int = 512) -> float:
+    """Mean log-likelihood (nats per example) of ``test`` under a Gaussian kernel density on ``samples``.
+
+    ``log p(x) = logsumexp_i( -|x - s_i|^2 / (2 sigma^2) ) - log N - (D / 2) log(2 pi sigma^2)``:
+    the "Parzen window" estimate of early GAN papers. Shown in lecture 09 with its flaws (Theis et
+    al., 2016): in high dimension it needs impossibly many samples, it ranks a model that copies the
+    training set above the true distribution, and it depends strongly on ``sigma`` (choose it on
+    validation data, never on the test set).
+
+    Args:
+        samples: ``(N, D)`` generated samples (flattened).
+        test: ``(M, D)`` real held-out samples (flattened).
+        sigma: kernel width (same units).
+    """
+    from scipy.special import logsumexp
+
+    s = np.asarray(samples, "float64").reshape(len(samples), -1)
+    t = np.asarray(test, "float64").reshape(len(test), -1)
+    if s.shape[1] != t.shape[1]:
+        raise ValueError(f"samples and test must have the same dimension, got {s.shape[1]} and {t.shape[1]}")
+    if not sigma > 0:
+        raise ValueError(f"sigma must be positive, got {sigma}")
+    d = s.shape[1]
+    const = -np.log(len(s)) - 0.5 * d * np.log(2 * np.pi * sigma ** 2)
+    s_sq = (s ** 2).sum(axis=1)
+    out = []
+    for i in range(0, len(t), batch):
+        chunk = t[i:i + batch]
+        d2 = np.maximum((chunk ** 2).sum(axis=1)[:, None] - 2 * chunk @ s.T + s_sq[None, :], 0.0)
+        out.append(logsumexp(-d2 / (2 * sigma ** 2), axis=1) + const)
+    return float(np.mean(np.concatenate(out)))
