@@ -254,8 +254,15 @@ class Scorer:
     def features_and_probs(self, x):
         """``(features (N, feature_dim), probs (N, num_classes))`` in one pass."""
         arr = self._check(x)
-        feats, probs = self._both.predict(arr, batch_size=self.batch_size, verbose=0)
-        return np.asarray(feats, "float64"), np.asarray(probs, "float64")
+        # Plain eager calls, batch by batch: ``predict`` would trace a compiled function for every
+        # new model (and every new remainder size), and TensorFlow warns about "retracing" when a
+        # lecture scores many sets with several classifiers. Inference of this small CNN is cheap.
+        feats, probs = [], []
+        for start in range(0, len(arr), self.batch_size):
+            f, p = self._both(arr[start:start + self.batch_size], training=False)
+            feats.append(np.asarray(f))
+            probs.append(np.asarray(p))
+        return np.concatenate(feats).astype("float64"), np.concatenate(probs).astype("float64")
 
     def features(self, x) -> np.ndarray:
         """Penultimate-layer features ``(N, feature_dim)``."""
@@ -309,9 +316,9 @@ def train_scorer(dataset, *, run_name: str, epochs: int, batch_size: int = 128, 
                   metrics=["accuracy"])
     fit_or_load(model, dataset.x_train, y=dataset.y_train, run_name=run_name, epochs=epochs, batch_size=batch_size,
                 verbose=verbose, retrain=retrain)
-    probs = model.predict(dataset.x_test, batch_size=256, verbose=0)
-    accuracy = float(np.mean(probs.argmax(axis=1) == dataset.y_test))
-    return Scorer(model), accuracy
+    scorer = Scorer(model)
+    accuracy = float(np.mean(scorer.probs(dataset.x_test).argmax(axis=1) == dataset.y_test))
+    return scorer, accuracy
 
 
 # ----------------------------------------------------------------------------------------------

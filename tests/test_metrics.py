@@ -227,3 +227,27 @@ def test_per_class_scores_see_a_class_that_collapsed():
     assert out["precision"][1] > 0.9  # the collapsed samples are still realistic
     with pytest.raises(ValueError, match="class 1 has"):
         metrics.per_class_scores(real, labels, fake[:203], labels[:203], 2)
+
+
+def test_scorer_batches_match_one_forward_pass_and_do_not_retrace(caplog):
+    import logging
+
+    import keras
+
+    from coursekit.metrics import Scorer, build_feature_classifier
+
+    keras.utils.set_random_seed(0)
+    scorers = [Scorer(build_feature_classifier((8, 8, 1), 3, feature_dim=4), batch_size=16) for _ in range(3)]
+    scorer = scorers[0]
+    x = np.random.default_rng(0).uniform(size=(37, 8, 8, 1)).astype("float32")
+    feats, probs = scorer.features_and_probs(x)
+    assert feats.shape == (37, 4) and probs.shape == (37, 3)
+    direct = scorer.classifier(x, training=False).numpy()
+    np.testing.assert_allclose(probs, direct, rtol=1e-4, atol=1e-6)  # batching changes nothing
+    with caplog.at_level(logging.WARNING):
+        for n in (1, 2, 3, 5, 7, 9, 11, 13, 17, 19, 23, 37):  # several judges, many set sizes, as lecture 07
+            for judge in scorers:
+                judge.probs(x[:n])
+        for _ in range(6):  # new classifiers scored once each (TensorFlow counts traces across models)
+            Scorer(build_feature_classifier((8, 8, 1), 3, feature_dim=4)).probs(x[:3])
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
