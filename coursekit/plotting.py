@@ -167,19 +167,30 @@ def plot_gan_history(
     *,
     xlabel: str = "epoch",
     title: Optional[str] = None,
+    real_label: Optional[float] = None,
 ) -> Figure:
     """Two panels for diagnosing a GAN run (lectures 05-09), from a ``coursekit.gan.GAN`` history.
 
     Left: ``d_loss`` and ``g_loss`` (nats) with the values they take when the discriminator
     outputs 1/2 everywhere (``2 ln 2`` for D; ``ln 2`` for the non-saturating G loss). Right:
-    ``d_acc_real`` and ``d_acc_fake`` (fractions) with the chance level 0.5. A D loss falling to 0
-    with both accuracies at 1 is a discriminator that has won (convergence failure); the
-    accuracies hovering around 0.5-0.8 are a healthy game.
+    ``d_acc_real`` and ``d_acc_fake`` (fractions) with the chance level 0.5.
+
+    The reference lines of lecture 09's rule (:mod:`coursekit.gan.diagnostics`): D **has won** in
+    an epoch when ``d_acc_fake`` is at or above 0.95 *and* ``g_loss`` at or above ``ln 20 = 3.0``
+    nats (D gives the fakes less than a 5 % chance of being real); those epochs are shaded red in
+    both panels, and the run is a convergence failure when they last to the end. With
+    ``real_label`` (e.g. 0.9, one-sided label smoothing) the D-loss panel also shows the floor
+    ``H(real_label)`` below which the D loss cannot go, and the D loss of a discriminator that has
+    won (0.377 nats for 0.9; "D loss near 0" only applies without smoothing).
 
     Args:
         history: ``{key: [one value per epoch]}`` with keys ``d_loss``, ``g_loss``,
             ``d_acc_real``, ``d_acc_fake``.
+        real_label: the GAN's target for real images (``GAN.real_label``); ``None`` omits the
+            D-loss floor lines.
     """
+    from coursekit.gan import diagnostics
+
     needed = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
     missing = [k for k in needed if k not in history]
     if missing:
@@ -194,9 +205,20 @@ def plot_gan_history(
         ax.grid(alpha=0.3)
     ax_loss.axhline(2 * np.log(2), color="C0", ls=":", lw=1, label="D loss at D = 1/2")
     ax_loss.axhline(np.log(2), color="C1", ls=":", lw=1, label="G loss at D = 1/2")
+    ax_loss.axhline(diagnostics.g_loss_won(), color="C1", ls="--", lw=1, label="G loss: D has won above")
+    if real_label is not None:
+        ax_loss.axhline(diagnostics.d_loss_won(real_label), color="C0", ls="--", lw=1,
+                        label=f"D loss: D has won below (real label {real_label:g})")
+        ax_loss.axhline(diagnostics.d_loss_floor(real_label), color="C0", ls="-", lw=0.8, alpha=0.6,
+                        label="D loss floor H(real label)")
+    won = diagnostics.discriminator_has_won(history)["won"]
+    for epoch in np.flatnonzero(won) + 1:
+        for ax in (ax_loss, ax_acc):
+            ax.axvspan(epoch - 0.5, epoch + 0.5, color="red", alpha=0.12, lw=0)
     ax_loss.set_ylabel("loss (nats)")
     ax_loss.legend(fontsize=8)
     ax_acc.axhline(0.5, color="k", ls=":", lw=1, label="chance")
+    ax_acc.axhline(1 - diagnostics.P_WON, color="C1", ls="--", lw=1, label="D acc on fakes: D has won above")
     ax_acc.set_ylim(-0.02, 1.02)
     ax_acc.set_ylabel("discriminator accuracy")
     ax_acc.legend(fontsize=8)

@@ -87,3 +87,22 @@ def test_class_histogram_bars_are_fractions():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
     with pytest.raises(ValueError, match=r"\(2,\)"):
         plotting.class_histogram({"real": [1, 2, 3]}, ["a", "b"])
+
+
+def test_plot_gan_history_draws_the_rule_lines_and_shades_the_epochs_d_has_won():
+    import math
+
+    history = {"d_loss": [1.3, 0.5, 0.36, 0.35], "g_loss": [0.8, 2.0, 3.5, 4.0], "d_acc_real": [0.6, 0.9, 1.0, 1.0],
+               "d_acc_fake": [0.5, 0.97, 0.99, 1.0]}
+    fig = plotting.plot_gan_history(history, real_label=0.9)
+    ax_loss, ax_acc = fig.axes
+    levels = {line.get_label(): line.get_ydata()[0] for line in ax_loss.get_lines()[2:]}
+    assert levels["G loss: D has won above"] == pytest.approx(math.log(20))
+    assert levels["D loss floor H(real label)"] == pytest.approx(-0.9 * math.log(0.9) - 0.1 * math.log(0.1))
+    assert levels["D loss: D has won below (real label 0.9)"] == pytest.approx(0.3251 - math.log(0.95), abs=1e-4)
+    assert [line.get_ydata()[0] for line in ax_acc.get_lines()[2:]] == [0.5, pytest.approx(0.95)]
+    # epochs 3 and 4 break the rule (acc >= 0.95 and G loss >= ln 20); epoch 2 only has the accuracy
+    spans = sorted(p.get_x() + p.get_width() / 2 for p in ax_acc.patches)
+    assert spans == [pytest.approx(3.0), pytest.approx(4.0)]
+    plain = plotting.plot_gan_history(history)  # without real_label: no D-loss floor lines
+    assert not any("floor" in line.get_label() for line in plain.axes[0].get_lines())
