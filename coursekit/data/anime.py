@@ -351,7 +351,7 @@ def _fewer(available: int, n_test: int) -> str:
     """Advice for a folder with ``available`` images, in the names a caller and lecture 06 can pass."""
     if available < MIN_FOLDER_IMAGES:
         return f"add images (at least {MIN_FOLDER_IMAGES}), or use source='standin'"
-    test = max(1, min(n_test, available // 10))
+    test = max(1, min(n_test, max(available // 10, min(10, available - 1))))  # lecture 06 holds out >= 10
     train = available - test
     return (f"ask for at most {available:,} in all, e.g. n_train={train}, n_test={test} (in lecture 06: "
             f"N_TRAIN = {train} and N_TEST = {test} in the parameters cell), or use source='standin'")
