@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -280,7 +281,10 @@ def colab_check_command(args) -> int:
     subprocess.run([str(py), "-c", VERSIONS_SCRIPT], check=True)
     if note:
         print(f"[coursekit] {note}", flush=True)
-    env = {**os.environ, "COURSEKIT_NO_VENV": "1", "COURSEKIT_OFFLINE": "1"}
+    # a fresh cache: finished runs in ~/.cache/coursekit (trained on another stack) must not be loaded instead
+    # of trained on this one
+    cache = tempfile.mkdtemp(prefix="coursekit-colab-stack-")
+    env = {**os.environ, "COURSEKIT_NO_VENV": "1", "COURSEKIT_OFFLINE": "1", "COURSEKIT_CACHE": cache}
     status = 0
     if not args.no_unit:
         print("[coursekit] unit tests (all but tests/test_notebooks.py, whose smoke run follows)", flush=True)
@@ -293,6 +297,7 @@ def colab_check_command(args) -> int:
     print("\n[coursekit] regression-checked outputs (and times against the headers' smoke target):", flush=True)
     status |= subprocess.run([str(py), "-m", "coursekit", "check-run", *label, "--no-time-limit", *only], cwd=ROOT,
                              env=env).returncode != 0
+    shutil.rmtree(cache, ignore_errors=True)
     print(f"\n[coursekit] Colab-stack check {'FAILED' if status else 'passed'}; executed notebooks: "
           "build/notebooks/colab-stack/", flush=True)
     return int(status)

@@ -181,3 +181,35 @@ def test_build_colab_env_installs_once_reinstalls_on_new_pins_and_starts_afresh_
     ci.build_colab_env(py312, venv_dir, pins)
     assert kinds() == ["venv", "pip"]  # another interpreter: a fresh environment
     assert (venv_dir / ".colab-stack-python").read_text() == str(py312.resolve())
+
+
+def test_colab_check_runs_unit_tests_smoke_run_and_check_in_the_pinned_env_with_a_fresh_cache(monkeypatch, capsys):
+    import argparse
+    import subprocess
+
+    calls = []
+
+    def fake_run(cmd, check=False, cwd=None, env=None, **kw):
+        calls.append((list(map(str, cmd)), env))
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(ci.subprocess, "run", fake_run)
+    monkeypatch.setattr(ci, "choose_python", lambda wanted, given: (Path("/colab/python3.13"), ""))
+    monkeypatch.setattr(ci, "build_colab_env", lambda python: Path("/venv-colab/bin/python"))
+    args = argparse.Namespace(python=None, only=["05"], no_unit=False, pytest_args=["-x"])
+    assert ci.colab_check_command(args) == 0
+    commands = [c for c, _ in calls]
+    assert commands[0][:2] == ["/venv-colab/bin/python", "-c"]  # the versions under test
+    assert commands[1][:3] == ["/venv-colab/bin/python", "-m", "pytest"] and "-x" in commands[1]
+    assert "--ignore=tests/test_notebooks.py" in commands[1]
+    assert commands[2][2:] == ["coursekit", "run", "--profile", "smoke", "--label", "colab-stack", "--only", "05"]
+    assert commands[3][2:4] == ["coursekit", "check-run"] and "--no-time-limit" in commands[3]
+    envs = [e for _, e in calls[1:]]
+    assert all(e["COURSEKIT_NO_VENV"] == "1" and e["COURSEKIT_OFFLINE"] == "1" for e in envs)
+    caches = {e["COURSEKIT_CACHE"] for e in envs}
+    assert len(caches) == 1 and "coursekit-colab-stack-" in caches.pop()
+    assert "Colab-stack check passed" in capsys.readouterr().out
+    calls.clear()
+    monkeypatch.setattr(ci.subprocess, "run", lambda cmd, **kw: (calls.append(cmd),
+                                                                 subprocess.CompletedProcess(cmd, 1))[1])
+    assert ci.colab_check_command(args) == 1
