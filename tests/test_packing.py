@@ -68,3 +68,17 @@ def test_fit_runs_and_reports_the_gan_keys():
     history = gan.fit(real, batch_size=32, epochs=2, verbose=0).history
     assert set(history) == {"d_loss", "g_loss", "d_acc_real", "d_acc_fake"}
     assert gan.image_shape == (2,) and gan.sample(4, seed=0).shape == (4, 2)
+
+
+def test_points_outside_the_image_range_need_check_range_false():
+    points = np.array([[4.0, -4.0], [2.0, 0.0]] * 8, "float32")  # the 2-D grid's units
+    g = constant_generator([0.0, 0.0])
+    gan = PacGAN(g, linear_discriminator([0.1, 0.2, 0.3, 0.4]), 3, packing=2, seed=0)
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.0))
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        gan.fit(points, batch_size=4, epochs=1, verbose=0)
+    free = PacGAN(g, linear_discriminator([0.1, 0.2, 0.3, 0.4]), 3, packing=2, seed=0, check_range=False)
+    free.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.0))
+    free.fit(points, batch_size=4, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="NaN"):
+        free.fit(points * np.nan, batch_size=4, epochs=1, verbose=0)

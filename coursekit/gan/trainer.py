@@ -72,6 +72,9 @@ class GAN(keras.Model):
         d_warmup_steps: number of training steps (batches) at the start of training during which
             only the discriminator trains; the generator's weights and optimizer are untouched.
         seed: seed of the noise drawn during training (``None``: from Keras' global seed).
+        check_range: ``fit`` refuses real data outside ``[-1, 1]`` (images for a ``tanh`` generator);
+            ``False`` for data that are not such images, e.g. the 2-D points of lecture 09 (NaN and
+            inf are still refused).
 
     Metrics (``fit`` history keys), averaged over the epoch: ``d_loss``, ``g_loss`` (nats),
     ``d_acc_real`` (fraction of real images with ``D(x) > 1/2``) and ``d_acc_fake`` (fraction of
@@ -80,7 +83,7 @@ class GAN(keras.Model):
 
     def __init__(self, generator, discriminator, latent_dim: int, *, generator_loss: str = "non_saturating",
                  real_label: float = 1.0, d_steps: int = 1, d_warmup_steps: int = 0, seed: Optional[int] = None,
-                 name: str = "gan", **kwargs):
+                 check_range: bool = True, name: str = "gan", **kwargs):
         super().__init__(name=name, **kwargs)
         if generator_loss not in GENERATOR_LOSSES:
             raise ValueError(f"generator_loss must be one of {GENERATOR_LOSSES}, got {generator_loss!r}")
@@ -94,6 +97,7 @@ class GAN(keras.Model):
         self.discriminator = discriminator
         self.generator_loss_kind = generator_loss
         self.real_label = float(real_label)
+        self.check_range = bool(check_range)
         self._check_networks()
         # training state that must survive a resume: saved with the weights
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -272,6 +276,10 @@ class GAN(keras.Model):
 
     def _check_training_data(self, x) -> None:
         first = x[0] if isinstance(x, (tuple, list)) else x
+        if not self.check_range:
+            if isinstance(first, np.ndarray) and not np.all(np.isfinite(first)):
+                raise ValueError("GAN training data contains NaN or inf values")
+            return
         if isinstance(first, np.ndarray):
             check_tanh_range(first, "GAN training data")
         elif first is not None and hasattr(first, "take") and hasattr(first, "element_spec"):
