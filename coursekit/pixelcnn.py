@@ -21,8 +21,10 @@ Contents:
 - :func:`bernoulli_nll`, :func:`categorical_nll`: exact NLL per image in **nats**;
 - :func:`dependency_map`: which input pixels/channels each output depends on (a gradient check);
 - :func:`receptive_field`, :func:`sample`: pixel-by-pixel sampling, naive (``method="full"``: the
-  whole image through the network for every pixel) or windowed (``method="window"``: only the
-  crop that can influence the current pixel). With the same ``seed`` both give the same samples.
+  whole image through the network for every pixel), windowed (``method="window"``: only the
+  crop that can influence the current pixel) or cached (``method="cached"``, the default: every
+  layer computed at the current position only, from cached activations, in one XLA-compiled
+  loop; :func:`cached_sampler`). With the same ``seed`` all give the same samples.
 """
 
 from __future__ import annotations
@@ -391,7 +393,8 @@ def sample(model, n: Optional[int] = None, *, labels: Optional[Sequence[int]] = 
 
     # One trace for every crop size: height and width are left open in the signature.
     @tf.function(input_signature=[tf.TensorSpec((None, None, None, c), tf.float32), tf.TensorSpec((None,), tf.int32),
-                                  tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.int32)])
+                                  tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.int32),
+                                  tf.TensorSpec((), tf.int32)])
     def forward(crop, lab, row, col, channel):
         """The logits of one pixel and channel, (b, K), computed from ``crop``."""
         out = model([crop, lab], training=False) if conditional else model(crop, training=False)

@@ -43,6 +43,8 @@ def test_quick_run_of_every_lecture(tmp_path, capsys):
     sampler = report["results"][bench.LECTURES.index("04")]["sampler"]
     assert sampler["identical"] is True, "the cached sampler must draw the naive sampler's images"
     assert sampler["digits"] == bench.SIZES["smoke"]["04"]["sampled"]
+    result_04 = report["results"][bench.LECTURES.index("04")]
+    assert result_04["samples_per_s"] == {"cached sampler": sampler["samples_per_s"]}
     assert sampler["naive_s"] > 0 and 0 < sampler["cached_s"] and sampler["speedup"] == pytest.approx(
         sampler["naive_s"] / sampler["cached_s"], rel=1e-6)
     printed = capsys.readouterr().out
