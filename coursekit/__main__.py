@@ -146,6 +146,9 @@ def cmd_publish(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    from coursekit.quiet import quiet_tensorflow
+
+    quiet_tensorflow()  # TensorFlow's start-up log lines are not part of the report
     from coursekit.bench import run
 
     return run(args)
