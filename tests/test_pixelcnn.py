@@ -33,7 +33,8 @@ def test_type_b_adds_only_the_centre():
     expected = np.zeros((5, 5))
     expected[2, 2] = 1
     assert np.array_equal(diff, expected)
-    assert np.array_equal(causal_mask(1, "B")[..., 0, 0], [[1]]) and np.array_equal(causal_mask(1, "A")[..., 0, 0], [[0]])
+    assert np.array_equal(causal_mask(1, "B")[..., 0, 0], [[1]])
+    assert np.array_equal(causal_mask(1, "A")[..., 0, 0], [[0]])
 
 
 def test_rectangular_kernel_mask():
@@ -146,7 +147,8 @@ def test_causality_check_detects_a_wrong_mask():
 
 def test_stack_of_b_layers_sees_the_current_pixel_but_not_later_ones():
     keras.utils.set_random_seed(1)
-    model = keras.Sequential([keras.Input((5, 5, 1)), MaskedConv2D(8, 3, "B", activation="relu"), MaskedConv2D(1, 3, "B")])
+    model = keras.Sequential([keras.Input((5, 5, 1)), MaskedConv2D(8, 3, "B", activation="relu"),
+                              MaskedConv2D(1, 3, "B")])
     grads = _raster_gradients(model, size=5)
     order = np.arange(25).reshape(5, 5)
     after = order[None] > np.arange(25)[:, None, None]
@@ -208,7 +210,7 @@ def test_categorical_nll_matches_numpy_and_the_uniform_case():
     expected = -np.take_along_axis(log_p, k[..., None], -1).reshape(2, -1).sum(1)
     np.testing.assert_allclose(pixelcnn.categorical_nll(x, tf.constant(logits)), expected, rtol=1e-5)
     uniform = pixelcnn.categorical_nll(x, tf.zeros((2, 3, 3, 3, levels)))
-    np.testing.assert_allclose(uniform, 27 * math.log(levels), rtol=1e-6)  # = 8 bits per dimension
+    np.testing.assert_allclose(uniform, 27 * math.log(levels), rtol=1e-5)  # = 8 bits per dimension; float32 sum
 
 
 def test_nll_shape_errors():
