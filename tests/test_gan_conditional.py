@@ -133,3 +133,60 @@ def test_resume_reproduces_the_straight_run(data):
     z = straight.sample_latent(4, seed=1)
     labels = [[0, 0], [1, 1], [2, 0], [2, 1]]
     np.testing.assert_allclose(resumed.generate(z, labels), straight.generate(z, labels), atol=1e-5)
+
+
+# --- known answers: every number the conditional trainer reports -----------------------------
+class _FixedFakes(keras.layers.Layer):
+    """``[z, labels] -> (B, 4, 4, 1)``: image ``i`` is the constant ``FAKES[i]`` (z and labels ignored)."""
+
+    def build(self, input_shape):
+        self.unused = self.add_weight(shape=(1,), initializer="zeros", name="unused")
+
+    def call(self, inputs):
+        z, _ = inputs
+        values = keras.ops.convert_to_tensor(FAKES)[: keras.ops.shape(z)[0]]
+        return keras.ops.broadcast_to(keras.ops.reshape(values, (-1, 1, 1, 1)), (keras.ops.shape(z)[0], 4, 4, 1)) \
+            + 0.0 * self.unused
+
+
+FAKES = np.array([-0.5, 0.25, -0.75, 0.0], "float32")
+REALS = np.array([0.5, 0.25, -0.25, 0.75], "float32")
+LABELS = np.array([0, 1, 2, 0], "int32")
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, np.asarray(x, "float64"))
+
+
+def _ce(logits, labels):
+    logits = np.asarray(logits, "float64")
+    return float(np.mean(np.log(np.exp(logits).sum(axis=1)) - logits[np.arange(len(labels)), labels]))
+
+
+def test_acgan_reports_known_losses_and_accuracies():
+    z, y = keras.Input((LATENT,)), keras.Input((1,), dtype="int32")
+    generator = keras.Model([z, y], _FixedFakes()([z, y]), name="fixed_g")
+    image = keras.Input(SHAPE)
+    flat = keras.layers.Flatten()(image)
+    logit_layer, class_layer = keras.layers.Dense(1), keras.layers.Dense(3)
+    discriminator = keras.Model(image, [logit_layer(flat), class_layer(flat)], name="fixed_d")
+    logit_layer.set_weights([np.full((16, 1), 4 / 16, "float32"), np.zeros(1, "float32")])  # logit = 4 mean
+    class_layer.set_weights([np.tile(np.array([[1, 0, -1]], "float32") / 16, (16, 1)), np.zeros(3, "float32")])
+    gan = ConditionalGAN(generator, discriminator, LATENT, 3, aux_weight=0.5, real_label=0.9, seed=0)
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.0))
+    x = np.broadcast_to(REALS.reshape(-1, 1, 1, 1), (4, *SHAPE)).astype("float32")
+    h = gan.fit(x, LABELS, batch_size=4, epochs=1, shuffle=False, verbose=0).history
+
+    real_logit, fake_logit = 4 * REALS, 4 * FAKES
+    real_cls, fake_cls = np.outer(REALS, [1, 0, -1]), np.outer(FAKES, [1, 0, -1])
+    bce = np.mean(0.9 * _softplus(-real_logit) + 0.1 * _softplus(real_logit)) + np.mean(_softplus(fake_logit))
+    expected = {
+        "d_loss": bce + 0.5 * (_ce(real_cls, LABELS) + _ce(fake_cls, LABELS)),
+        "g_loss": np.mean(_softplus(-fake_logit)) + 0.5 * _ce(fake_cls, LABELS),
+        "d_acc_real": np.mean(real_logit > 0),  # 1, 1, -1, 3 -> 3/4
+        "d_acc_fake": np.mean(fake_logit < 0),  # -2, 1, -3, 0 -> 2/4
+        "cls_acc_real": 3 / 4,  # argmax of mean * [1, 0, -1]: 0, 0, 2, 0 against 0, 1, 2, 0
+        "cls_acc_fake": 2 / 4,  # 2, 0, 2, 0 (a tie at mean 0 goes to class 0) against 0, 1, 2, 0
+    }
+    for key, value in expected.items():
+        assert h[key][0] == pytest.approx(value, rel=1e-5, abs=1e-6), key
