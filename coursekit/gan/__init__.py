@@ -6,6 +6,10 @@
 - :mod:`coursekit.gan.conditional`  conditional GANs: labels into both networks (concatenation, projection, AC-GAN)
 - :mod:`coursekit.gan.layers`       small layers for conditioning (one-hot labels, label maps, projection)
 - :mod:`coursekit.gan.callbacks`    ``GANMonitor`` (fixed-z grids, TensorBoard) and ``StepTimer``
+- :mod:`coursekit.gan.wasserstein`  ``WGANGP``: critic + Wasserstein losses + gradient penalty (lecture 09)
+- :mod:`coursekit.gan.packing`      ``PacGAN``: the discriminator judges packs of samples (lecture 09)
+- :mod:`coursekit.gan.penalties`    gradient penalty (WGAN-GP) and R1 penalty on the discriminator's input
+- :mod:`coursekit.gan.diagnostics`  the rule for "the discriminator has won" (reading the curves, lecture 09)
 
 Plots of GAN runs (``plot_gan_history``, ``monitor_grids``, ``class_histogram``, ``tile_images``)
 live in :mod:`coursekit.plotting`; sample-quality metrics in :mod:`coursekit.metrics`.
