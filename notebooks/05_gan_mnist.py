@@ -12,7 +12,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # Lecture 05 - Generative adversarial networks on MNIST
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dgm-course/deep-generative-models/blob/main/notebooks/05_gan_mnist.ipynb)
@@ -33,11 +33,11 @@
 #
 # | profile | where | time |
 # | --- | --- | --- |
-# | `smoke` | CI | about 35 s (numbers not meaningful) |
-# | `cpu` | laptop / CI machine, 2 cores | about 3.5 min (215 s measured on an idle 2-core machine, 27 ms per step; 80 epochs on 4,000 digits) |
+# | `smoke` | CI | not timed here (CI's target: under 2 min) |
+# | `cpu` | laptop / CI machine, 2 cores | **266 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 5.7) |
 # | `gpu` | Colab | not measured yet; a few minutes expected (60 epochs on 60,000 digits) |
 
-# %% tags=["colab-setup"]
+# %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
 # Colab only: fetch the course (branch main, where this notebook comes from) and install coursekit.
 # Elsewhere this does nothing.
 import sys
@@ -62,16 +62,21 @@ if "google.colab" in sys.modules:
                            "Use Runtime > Disconnect and delete runtime, then run this cell again.")
     sys.path.insert(0, DEST)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Setup
 
 # %%
-import inspect
+from coursekit.quiet import quiet_tensorflow
+
+quiet_tensorflow()  # imports TensorFlow without its C++ start-up log lines (they are not errors)
+
+# %% slideshow={"slide_type": "subslide"}
 import math
 
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 from matplotlib.figure import Figure
 
 from coursekit import metrics, plotting, training
@@ -81,42 +86,43 @@ from coursekit.gan import losses as gan_losses
 from coursekit.gan.callbacks import GANMonitor, StepTimer
 from coursekit.gan.trainer import GAN
 from coursekit.profiles import select_profile
+from coursekit.progress import EpochLog
 from coursekit.runcard import start_run
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Parameters
 # All knobs of the notebook sit in this one cell (papermill overrides it). `None` means "from
 # the profile". `RETRAIN = True` trains again even if a finished run is cached.
 
-# %% tags=["parameters"]
-PROFILE = None  # "smoke", "cpu" or "gpu"; None = $COURSEKIT_PROFILE, else from the hardware
+# %% slideshow={"slide_type": "subslide"} tags=["parameters"]
+PROFILE = None  # "smoke", "cpu" or "gpu"; None: $COURSEKIT_PROFILE, else from the hardware
 SEED = 0
 RETRAIN = False  # True: ignore cached runs and train from scratch
-N_TRAIN = None  # training digits; None = from the profile (all that were loaded, except in smoke)
-EPOCHS = None  # GAN training epochs; None = from the profile
+N_TRAIN = None  # training digits; None: from the profile (all that were loaded, except in smoke)
+EPOCHS = None  # GAN training epochs; None: from the profile
 BATCH_SIZE = 64
 LATENT_DIM = 100
 LEARNING_RATE = 2e-4
 BETA_1 = 0.5  # Adam's first-moment decay, lowered from 0.9 as is usual for GANs
 REAL_LABEL = 0.9  # one-sided label smoothing; 1.0 switches it off
-WARMUP_STEPS = None  # discriminator-only steps of the saturation experiment; None = from the profile
+WARMUP_STEPS = None  # discriminator-only steps of the saturation experiment; None: from the profile
 COMPARE_EPOCHS = None  # epochs of each short run in the saturating vs non-saturating experiment
 SCORER_EPOCHS = None  # epochs of the metric classifier
 N_EVAL = None  # samples per set for the quality metrics
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 profile = select_profile(PROFILE)
-N_TRAIN = N_TRAIN or profile.pick(smoke=512, cpu=None, gpu=None)
-EPOCHS = EPOCHS or profile.pick(smoke=2, cpu=80, gpu=60)
-WARMUP_STEPS = WARMUP_STEPS or profile.pick(smoke=5, cpu=100, gpu=100)
-COMPARE_EPOCHS = COMPARE_EPOCHS or profile.pick(smoke=1, cpu=3, gpu=2)
-SCORER_EPOCHS = SCORER_EPOCHS or profile.pick(smoke=1, cpu=8, gpu=5)
-N_EVAL = N_EVAL or profile.pick(smoke=200, cpu=1_000, gpu=5_000)
+N_TRAIN = profile.resolve("N_TRAIN", N_TRAIN, smoke=512, cpu=None, gpu=None, low=1)
+EPOCHS = profile.resolve("EPOCHS", EPOCHS, smoke=2, cpu=80, gpu=60, low=1)
+WARMUP_STEPS = profile.resolve("WARMUP_STEPS", WARMUP_STEPS, smoke=5, cpu=100, gpu=100, low=0)
+COMPARE_EPOCHS = profile.resolve("COMPARE_EPOCHS", COMPARE_EPOCHS, smoke=1, cpu=3, gpu=2, low=1)
+SCORER_EPOCHS = profile.resolve("SCORER_EPOCHS", SCORER_EPOCHS, smoke=1, cpu=8, gpu=5, low=1)
+N_EVAL = profile.resolve("N_EVAL", N_EVAL, smoke=200, cpu=1_000, gpu=5_000, low=2)
 card = start_run("05_gan_mnist", profile, SEED)
 print(f"N_TRAIN={N_TRAIN or 'all'}, EPOCHS={EPOCHS}, BATCH_SIZE={BATCH_SIZE}, WARMUP_STEPS={WARMUP_STEPS}, "
       f"COMPARE_EPOCHS={COMPARE_EPOCHS}, SCORER_EPOCHS={SCORER_EPOCHS}, N_EVAL={N_EVAL}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1. The game
 #
 # Two networks play against each other:
@@ -137,7 +143,7 @@ print(f"N_TRAIN={N_TRAIN or 'all'}, EPOCHS={EPOCHS}, BATCH_SIZE={BATCH_SIZE}, WA
 # Jensen-Shannon divergence, which is 0 only when $p_g = p_{data}$; there $D^* = 1/2$ everywhere.
 # We check both statements on two 1-D Gaussians tabulated on a grid.
 
-# %% tags=["nbval-check-output"]
+# %% slideshow={"slide_type": "subslide"} tags=["nbval-check-output"]
 xs = np.linspace(-10, 10, 20_001)
 dx = xs[1] - xs[0]
 log_normal = lambda x, m, s: -0.5 * ((x - m) / s) ** 2 - math.log(s * math.sqrt(2 * math.pi))  # noqa: E731
@@ -159,7 +165,7 @@ for name, other in (("D = 1/2 everywhere", np.zeros_like(xs)), ("D* with logits 
                     ("D* with logits x 2", 2.0 * logit_star)):
     print(f"V({name:20s}) = {value(other):.6f}   (lower: D* is the best discriminator)")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. The losses, on logits
 #
 # Our discriminators end with `Dense(1)` and no sigmoid: they output a **logit** $l$, with
@@ -176,19 +182,22 @@ for name, other in (("D = 1/2 everywhere", np.zeros_like(xs)), ("D* with logits 
 #
 # Their values at a few fixed logits:
 
-# %% tags=["nbval-check-output"]
+# %% slideshow={"slide_type": "subslide"} tags=["nbval-check-output"]
 def fixed(v):
     return np.full((4, 1), v, "float32")
 
 
 h_09 = -(0.9 * math.log(0.9) + 0.1 * math.log(0.1))
-print(f"D says 1/2 everywhere          : L_D = {float(gan_losses.discriminator_loss(fixed(0.0), fixed(0.0))):.4f}  (2 ln 2 = {2 * math.log(2):.4f})")
+print(f"D says 1/2 everywhere          : L_D = {float(gan_losses.discriminator_loss(fixed(0.0), fixed(0.0))):.4f}  "
+      f"(2 ln 2 = {2 * math.log(2):.4f})")
 print(f"perfect D (logits +-20)        : L_D = {float(gan_losses.discriminator_loss(fixed(20.0), fixed(-20.0))):.4f}")
-print(f"  ... with real_label = 0.9    : L_D = {float(gan_losses.discriminator_loss(fixed(20.0), fixed(-20.0), 0.9)):.4f}  (penalised: too confident)")
-print(f"best D with real_label = 0.9   : L_D = {float(gan_losses.discriminator_loss(fixed(math.log(9)), fixed(-20.0), 0.9)):.4f}  "
+print(f"  ... with real_label = 0.9    : L_D = "
+      f"{float(gan_losses.discriminator_loss(fixed(20.0), fixed(-20.0), 0.9)):.4f}  (penalised: too confident)")
+print(f"best D with real_label = 0.9   : L_D = "
+      f"{float(gan_losses.discriminator_loss(fixed(math.log(9)), fixed(-20.0), 0.9)):.4f}  "
       f"(real logit ln 9, D(x) = 0.9; the floor is H(0.9) = {h_09:.4f})")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. Why the generator uses the non-saturating loss
 #
 # In the game as written, $G$ minimises $\mathbb{E}_z \log(1 - D(G(z)))$, the **saturating** loss.
@@ -198,7 +207,7 @@ print(f"best D with real_label = 0.9   : L_D = {float(gan_losses.discriminator_l
 # real) but derivative $-(1 - D(G(z))) \approx -1$ exactly where $G$ needs to learn. We compute
 # both curves with the library's losses and automatic differentiation:
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 d_values = np.linspace(0.001, 0.999, 400).astype("float32")
 logits = tf.Variable(np.log(d_values / (1 - d_values))[:, None])
 curves = {}
@@ -210,7 +219,7 @@ for kind in gan_losses.GENERATOR_LOSSES:
 fig = Figure(figsize=(10, 3.4))
 ax_val, ax_grad = fig.subplots(1, 2)
 for kind, label in (("saturating", "saturating: log(1 - D(G(z)))"), ("non_saturating", "non-saturating: -log D(G(z))")):
-    l_values = [float(gan_losses.generator_loss(l[None], kind)) for l in logits.numpy()]
+    l_values = [float(gan_losses.generator_loss(logit[None], kind)) for logit in logits.numpy()]
     ax_val.plot(d_values, l_values, label=label)
     ax_grad.plot(d_values, curves[kind][1], label=label)
 ax_val.set_xlabel("D(G(z))")
@@ -225,37 +234,85 @@ for ax in (ax_val, ax_grad):
 fig.tight_layout()
 fig
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Section 5 measures the same effect inside the real networks of this lecture.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. The training step in Keras 3
 #
-# `coursekit.gan.trainer.GAN` is a `keras.Model` with its own `compile(d_optimizer, g_optimizer)` and
-# `train_step`, so the whole loop runs through `fit` (callbacks, history, resuming). One step on a
-# batch of real images:
+# A GAN is a `keras.Model` with its own `compile(d_optimizer, g_optimizer)` and `train_step`, so
+# the whole loop runs through `fit` (callbacks, history, resuming). One step on a batch of real
+# images:
 #
-# 1. `d_steps` times ($k$ in Goodfellow et al.; 1 here): draw $z$, compute $L_D$ on the real batch
-#    and on $G(z)$, and apply its gradient **to the discriminator's variables only**;
-# 2. draw a fresh $z$, compute the generator loss through $D$, and apply its gradient **to the
-#    generator's variables only** (skipped during a warm-up).
+# 1. **discriminator step**: draw $z$, compute $L_D$ on the real batch and on $G(z)$ under its own
+#    `tf.GradientTape`, and apply its gradient **to the discriminator's variables only**;
+# 2. **generator step**: draw a fresh $z$, compute the non-saturating loss $-\log D(G(z))$ *through*
+#    $D$ under a second tape, and apply its gradient **to the generator's variables only**.
 #
-# Each optimizer only ever receives its own network's gradients, so nothing needs to be frozen:
-# the Keras 2 recipe of a combined model with `discriminator.trainable = False` is not needed.
-# Here is the library's code, printed from the source:
+# Two optimizers, one per network: each keeps the moment estimates of its own weights. Since each
+# optimizer only ever receives its own network's gradients, nothing needs to be frozen: the
+# Keras 2 recipe of a combined model with `discriminator.trainable = False` is not needed. The
+# losses are written on logits with `softplus` (section 2): $-\log D = \mathrm{softplus}(-l)$ and
+# $-\log(1 - D) = \mathrm{softplus}(l)$. Here is the whole step:
 
-# %%
-print(inspect.getsource(GAN.discriminator_step))
-print(inspect.getsource(GAN.generator_step))
-print(inspect.getsource(GAN.train_step))
+# %% slideshow={"slide_type": "subslide"} tags=["gan-train-step"]
+class LectureGAN(keras.Model):
+    """A GAN trained by `fit`: each `train_step` makes one discriminator update, then one generator update."""
 
-# %% [markdown]
+    def __init__(self, generator, discriminator, latent_dim, real_label=1.0, seed=None):
+        super().__init__()
+        self.generator = generator
+        self.discriminator = discriminator  # outputs a logit l per image: D(x) = sigmoid(l)
+        self.latent_dim = latent_dim
+        self.real_label = real_label  # target of real images; 0.9 is one-sided label smoothing
+        self.seed_generator = keras.random.SeedGenerator(seed)  # the noise z drawn inside each step
+        self.d_loss_metric = keras.metrics.Mean(name="d_loss")
+        self.g_loss_metric = keras.metrics.Mean(name="g_loss")
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+
+    @property
+    def metrics(self):
+        return [self.d_loss_metric, self.g_loss_metric]
+
+    def train_step(self, real):
+        batch_size = ops.shape(real)[0]
+        y = self.real_label
+
+        # 1. Discriminator step: real images towards the label y, generated images towards 0.
+        z = keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        fake = self.generator(z, training=True)
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator(real, training=True)
+            fake_logits = self.discriminator(fake, training=True)
+            loss_real = y * ops.softplus(-real_logits) + (1.0 - y) * ops.softplus(real_logits)
+            d_loss = ops.mean(loss_real) + ops.mean(ops.softplus(fake_logits))
+        d_weights = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_weights), d_weights))
+
+        # 2. Generator step on fresh noise, non-saturating loss -log D(G(z)): the gradient flows
+        #    through D into G, but only G's weights are updated.
+        z = keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        with tf.GradientTape() as tape:
+            fake_logits = self.discriminator(self.generator(z, training=True), training=True)
+            g_loss = ops.mean(ops.softplus(-fake_logits))
+        g_weights = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_weights), g_weights))
+
+        self.d_loss_metric.update_state(d_loss)
+        self.g_loss_metric.update_state(g_loss)
+        return {m.name: m.result() for m in self.metrics}
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. Data and models
 #
 # MNIST digits, scaled from $[0, 1]$ to $[-1, 1]$ so real images live in the same range as the
 # generator's `tanh` output (otherwise $D$ could tell them apart by their range alone).
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 mnist = load_mnist()
 if N_TRAIN:
     mnist = mnist.subset(n_train=N_TRAIN)
@@ -264,13 +321,13 @@ x_train = to_tanh_range(mnist.x_train)
 print("x_train:", x_train.shape, x_train.dtype, f"range [{x_train.min():.0f}, {x_train.max():.0f}]")
 plotting.image_grid(x_train[:16], ncols=16, value_range=(-1, 1), size=0.7, titles=mnist.y_train[:16].tolist())
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The multilayer-perceptron GAN of the source material: the generator widens
 # $100 \to 256 \to 512 \to 1024 \to 784$ with LeakyReLU (slope 0.2) and a `tanh` output; the
 # discriminator narrows $784 \to 1024 \to 512 \to 256 \to 1$ with LeakyReLU and dropout, and
 # outputs a logit. No convolutions yet (lecture 06).
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 IMAGE_SHAPE = (28, 28, 1)
 
 
@@ -312,23 +369,54 @@ assert fake_probe.shape == (8, *IMAGE_SHAPE), fake_probe.shape
 assert gan.discriminator(fake_probe).shape == (8, 1)
 assert float(np.min(fake_probe)) >= -1 and float(np.max(fake_probe)) <= 1
 
-# %% tags=["nbval-check-output"]
+# %% slideshow={"slide_type": "subslide"} tags=["nbval-check-output"]
 for net in (gan.generator, gan.discriminator):
     print(f"{net.name}: {tuple(net.inputs[0].shape[1:])} -> {tuple(net.outputs[0].shape[1:])}, "
           f"{net.count_params():,} parameters")
     for layer in net.layers:
         if layer.count_params():
-            print(f"    {type(layer).__name__:6s} -> {str(tuple(layer.output.shape[1:])):12s} {layer.count_params():>9,}")
+            print(f"    {type(layer).__name__:6s} -> {str(tuple(layer.output.shape[1:])):12s} "
+                  f"{layer.count_params():>9,}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **The step of section 4 is the one the course's trainer runs.** `coursekit.gan.trainer.GAN`,
+# used from here on, adds what the experiments and a long run need (a discriminator warm-up,
+# several discriminator steps, the saturating loss, accuracies in the history, and the noise
+# generator's state saved with the weights so that an interrupted run resumes exactly); with
+# its defaults it makes the same step. We check it on this lecture's networks: two twins with
+# the same initial weights and seed, three steps on the same batches, then every weight compared.
+# (`tests/test_lecture05_train_step.py` runs the same check on the notebook's `LectureGAN`.)
+
+# %% slideshow={"slide_type": "subslide"}
+def trained_twin(cls, steps=3):
+    """A GAN of class `cls` built from the seed SEED and trained for `steps` steps on the first digits."""
+    keras.utils.set_random_seed(SEED)  # the same initial weights and dropout masks for both twins
+    model = cls(make_generator(), make_discriminator(), LATENT_DIM, real_label=REAL_LABEL, seed=SEED)
+    model.compile(d_optimizer=keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1),
+                  g_optimizer=keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1), jit_compile=False)
+    before = [w.numpy().copy() for w in model.generator.weights + model.discriminator.weights]
+    model.fit(x_train[:steps * BATCH_SIZE], batch_size=BATCH_SIZE, epochs=1, shuffle=False, verbose=0)
+    after = [w.numpy() for w in model.generator.weights + model.discriminator.weights]
+    return before, after
+
+
+before, ours = trained_twin(LectureGAN)
+_, library = trained_twin(GAN)
+moved = max(float(np.max(np.abs(a - b))) for a, b in zip(before, ours))
+difference = max(float(np.max(np.abs(a - b))) for a, b in zip(ours, library))
+print(f"3 steps moved the weights by up to {moved:.1e}; "
+      f"LectureGAN and coursekit's GAN differ by at most {difference:.1e}")
+assert moved > 1e-4 and difference <= 1e-5, "the notebook's train_step and coursekit's GAN have drifted apart"
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # What the **untrained** generator draws: noise, each pixel near 0 (grey) since the last layer's
 # pre-activations are small. Keep it in mind when looking at the samples below.
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 plotting.image_grid(gan.generate(gan.sample_latent(16, seed=0)), ncols=16, value_range=(-1, 1), size=0.7,
                     suptitle="untrained generator")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### The saturation, inside the real networks
 #
 # We let a second GAN's discriminator train alone for `WARMUP_STEPS` steps (the
@@ -336,11 +424,12 @@ plotting.image_grid(gan.generate(gan.sample_latent(16, seed=0)), ncols=16, value
 # leaves $G$ untouched), then compare the norm of the gradient each generator loss sends into
 # **all** of the generator's weights, on the same batch of $z$.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 demo = make_gan(d_warmup_steps=WARMUP_STEPS)
 g_before = [v.numpy().copy() for v in demo.generator.trainable_variables]
-warmup_data = np.resize(x_train, (WARMUP_STEPS * BATCH_SIZE, *IMAGE_SHAPE))  # the digits, repeated if needed
-demo.fit(warmup_data, batch_size=BATCH_SIZE, epochs=1, verbose=0)  # WARMUP_STEPS steps, all of them warm-up
+if WARMUP_STEPS:  # WARMUP_STEPS = 0 compares the losses on an untrained discriminator
+    warmup_data = np.resize(x_train, (WARMUP_STEPS * BATCH_SIZE, *IMAGE_SHAPE))  # the digits, repeated if needed
+    demo.fit(warmup_data, batch_size=BATCH_SIZE, epochs=1, verbose=0)  # WARMUP_STEPS steps, all of them warm-up
 assert int(demo.d_optimizer.iterations) == WARMUP_STEPS and int(demo.g_optimizer.iterations) == 0
 assert all(np.array_equal(a, v.numpy()) for a, v in zip(g_before, demo.generator.trainable_variables)), "G moved"
 z = demo.sample_latent(256, seed=1)
@@ -355,7 +444,7 @@ for kind, norm in grad_norms.items():
     print(f"  |grad of the {kind:14s} loss w.r.t. G's weights| = {norm:.3g}")
 print(f"ratio non-saturating / saturating: {grad_norms['non_saturating'] / grad_norms['saturating']:.0f}x")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### A short run with each loss
 #
 # Does the small gradient matter? The saturation argument of Goodfellow et al. is about plain
@@ -363,7 +452,7 @@ print(f"ratio non-saturating / saturating: {grad_norms['non_saturating'] / grad_
 # discriminator keeps Adam). Same seed, same `WARMUP_STEPS` warm-up, then `COMPARE_EPOCHS` epochs
 # with each generator loss.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 compare = {}
 for kind in gan_losses.GENERATOR_LOSSES:
     keras.utils.set_random_seed(SEED)
@@ -371,7 +460,7 @@ for kind in gan_losses.GENERATOR_LOSSES:
     short.compile(d_optimizer=keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1),
                   g_optimizer=keras.optimizers.SGD(0.01), jit_compile=False)
     h = training.fit_or_load(short, x_train, run_name=f"05_gan_{kind}_sgd-{profile.name}", epochs=COMPARE_EPOCHS,
-                             retrain=RETRAIN, batch_size=BATCH_SIZE, verbose=0)
+                             retrain=RETRAIN, batch_size=BATCH_SIZE, callbacks=[EpochLog()], verbose=0)
     d_of_g = float(tf.reduce_mean(tf.sigmoid(short.discriminator(short.generate(z), training=False))))
     compare[kind] = (short, h, d_of_g)
 print(f"{'generator loss':15s} {'D acc on fake, per epoch':>28s} {'mean D(G(z)) at the end':>24s}")
@@ -381,7 +470,7 @@ plotting.image_grid(np.concatenate([m.generate(z[:16]) for m, _, _ in compare.va
                     value_range=(-1, 1), size=0.6, row_labels=[k.replace("_", "-") for k in compare],
                     suptitle=f"generator trained by SGD, after {COMPARE_EPOCHS} epochs")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # With the saturating loss the discriminator keeps winning (accuracy on fakes near 1) and the
 # generator hardly moves; with the non-saturating loss the game gets going. Adam softens the
 # difference, because it divides each weight's step by a running estimate of that weight's
@@ -391,7 +480,7 @@ plotting.image_grid(np.concatenate([m.generate(z[:16]) for m, _, _ in compare.va
 # them by $1 - D(G(z))$ and learns most from the worst ones. The non-saturating loss is the
 # standard choice, and the one used from here on.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. Training
 #
 # Adam with learning rate $2 \cdot 10^{-4}$ and $\beta_1 = 0.5$ for both networks, one
@@ -401,45 +490,44 @@ plotting.image_grid(np.concatenate([m.generate(z[:16]) for m, _, _ in compare.va
 # measures the time of one training step. Through `fit_or_load`, an interrupted run resumes
 # where it stopped and a finished one is loaded.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 RUN_NAME = f"05_gan_mnist-{profile.name}"
 run_dir = training.run_path(RUN_NAME)
 z_fixed = gan.sample_latent(32, seed=SEED)
 monitor = GANMonitor(z_fixed, run_dir / "samples", every=1, log_dir=run_dir / "tensorboard")
 timer = StepTimer(save_to=run_dir / "step_time.json")
 history = training.fit_or_load(gan, x_train, run_name=RUN_NAME, epochs=EPOCHS, retrain=RETRAIN,
-                               batch_size=BATCH_SIZE, callbacks=[monitor, timer],
-                               verbose=2 if profile.name == "gpu" else 0)
+                               batch_size=BATCH_SIZE, callbacks=[monitor, timer, EpochLog()], verbose=0)
 ms_per_step = timer.ms_per_step if timer.step_ms else StepTimer.load(run_dir / "step_time.json")
 steps_per_epoch = math.ceil(len(x_train) / BATCH_SIZE)
 print(f"training step: {ms_per_step:.1f} ms (batch {BATCH_SIZE}, median over {EPOCHS * steps_per_epoch} steps) "
       f"on {card.device}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Samples during training
 # The grids `GANMonitor` saved, for a few epochs (the same $z$ in every grid). Early grids are
 # blobs with the average shape of a digit; strokes and distinct digit classes appear later.
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 shown = sorted({1, max(1, EPOCHS // 8), max(1, EPOCHS // 3), EPOCHS})
 plotting.monitor_grids(run_dir / "samples", shown,
                        titles=[f"epoch {e} ({e * steps_per_epoch:,} generator steps)" for e in shown])
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Curves
 # Losses per epoch, and how often the discriminator is right on real and on generated images.
 # A healthy game stays away from the extremes: $D$ does better than chance (0.5) but does not
 # win outright (accuracy 1 and $L_D \to 0$ would leave $G$ without a useful gradient; lecture 09
 # diagnoses such failures from exactly these curves).
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 plotting.plot_gan_history(history, title=f"MLP GAN on MNIST ({len(x_train):,} digits, batch {BATCH_SIZE})")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 final = gan.generate(gan.sample_latent(64, seed=SEED + 1))
 plotting.image_grid(final, ncols=16, value_range=(-1, 1), size=0.6, suptitle=f"64 new samples after {EPOCHS} epochs")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. Measuring a GAN
 #
 # With no likelihood, we compare *sets* of images. Every metric below looks at images through a
@@ -457,7 +545,7 @@ plotting.image_grid(final, ncols=16, value_range=(-1, 1), size=0.6, suptitle=f"6
 # First, sanity checks of the implementations with known answers: a set against itself, and
 # Gaussian feature sets whose Frechet distance has a closed form.
 
-# %% tags=["nbval-check-output"]
+# %% slideshow={"slide_type": "subslide"} tags=["nbval-check-output"]
 rng = np.random.default_rng(0)
 feats = rng.normal(size=(500, 4))
 feats = (feats - feats.mean(0)) @ np.linalg.inv(np.linalg.cholesky(np.cov(feats, rowvar=False))).T  # mean 0, cov I
@@ -471,21 +559,21 @@ print(f"precision, recall(set, itself)    = {metrics.precision_recall(feats, fea
 print(f"IS, confident and uniform, 10 cls = {metrics.inception_score(np.eye(10)[np.arange(100) % 10]):.4f}")
 print(f"IS, always the same class         = {metrics.inception_score(np.eye(10)[np.zeros(100, int)]):.4f}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The classifier, trained (or loaded) through `fit_or_load`; its test accuracy says whether its
 # features mean something.
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 scorer, scorer_accuracy = metrics.train_scorer(mnist, run_name=f"05_mnist_scorer-{profile.name}",
                                                epochs=SCORER_EPOCHS, retrain=RETRAIN)
 print(f"scorer test accuracy: {scorer_accuracy:.3f} on {len(mnist.x_test):,} held-out digits")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Now the GAN, next to the **real-data floor**: real training digits scored against real test
 # digits, with the same scorer and the same number of images (the metrics depend on it). A
 # perfect generator would match the floor, not 0.
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 n_eval = min(N_EVAL, len(mnist.x_test), len(mnist.x_train))
 real_ref = mnist.x_test[:n_eval]
 samples = from_tanh_range(gan.sample(n_eval, seed=SEED + 2))
@@ -495,11 +583,11 @@ print(f"{'metric':17s} {'GAN':>8s} {'real floor':>11s}   ({n_eval} images per se
 for key in ("frechet", "inception_score", "precision", "recall", "classes_covered"):
     print(f"{key:17s} {scores[key]:8.3f} {floor[key]:11.3f}")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 plotting.class_histogram({"real test digits": floor["histogram"], "GAN samples": scores["histogram"]}, range(10),
                          threshold=0.05, xlabel="digit class predicted by the scorer")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Quiz
 #
 # **1.** During training, the discriminator's accuracy on generated images climbs to 1.0 and
@@ -576,10 +664,10 @@ plotting.class_histogram({"real test digits": floor["histogram"], "GAN samples":
 # 6. Find the training digit nearest (in pixel space) to each of 16 samples. Is the GAN copying
 #    its training set?
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ## Run card
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 card.finish("Frechet distance of GAN samples (scorer features)", scores["frechet"], "",
             reference=f"real-data floor {floor['frechet']:.2f}; IS {scores['inception_score']:.2f} "
                       f"(floor {floor['inception_score']:.2f}), {scores['classes_covered']}/10 classes, "
