@@ -12,7 +12,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # Lecture 06 - DCGAN on anime faces
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dgm-course/deep-generative-models/blob/main/notebooks/06_dcgan_anime.ipynb)
@@ -41,11 +41,11 @@
 #
 # | profile | where | what is trained | time |
 # | --- | --- | --- | --- |
-# | `smoke` | CI | 32x32 stand-in, 8 steps of a tiny pair | about 30 s |
-# | `cpu` | laptop, 2 cores | 32x32 stand-in, 3,348 steps (36 epochs of 6,000 faces) | about 6 min (375 s measured on an idle 2-core machine) |
-# | `gpu` | Colab GPU | 64x64 source networks, 25 epochs of the Kaggle faces (or 20,000 stand-in faces) | about 30 min (estimate) |
+# | `smoke` | CI | 32x32 stand-in, 8 steps of a tiny pair | not timed here (CI's target: under 2 min) |
+# | `cpu` | laptop, 2 cores | 32x32 stand-in, 3,348 steps (36 epochs of 6,000 faces) | **743 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 8.1) |
+# | `gpu` | Colab GPU | 64x64 source networks, 25 epochs of the Kaggle faces (or 20,000 stand-in faces) | not measured yet (estimate: about 30 min) |
 
-# %% tags=["colab-setup"]
+# %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
 # Colab only: fetch the course (branch main, where this notebook comes from) and install coursekit.
 # Elsewhere this does nothing.
 import sys
@@ -70,10 +70,15 @@ if "google.colab" in sys.modules:
                            "Use Runtime > Disconnect and delete runtime, then run this cell again.")
     sys.path.insert(0, DEST)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Setup
 
 # %%
+from coursekit.quiet import quiet_tensorflow
+
+quiet_tensorflow()  # imports TensorFlow without its C++ start-up log lines (they are not errors)
+
+# %% slideshow={"slide_type": "subslide"}
 import time
 
 import keras
@@ -88,40 +93,43 @@ from coursekit.gan.callbacks import GANMonitor, StepTimer
 from coursekit.gan.trainer import GAN
 from coursekit.modelinfo import describe
 from coursekit.profiles import select_profile
+from coursekit.progress import EpochLog
 from coursekit.runcard import start_run
 from coursekit.training import fit_or_load, run_path
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Parameters
 # All knobs of the notebook sit in this one cell (papermill overrides it). `None` means "from
 # the profile". `ANIME_DIR`: the folder of the Kaggle Anime Face Dataset if you have it
 # (`None` = the environment variable `COURSEKIT_ANIME_DIR`, and without it the offline stand-in).
 
-# %% tags=["parameters"]
-PROFILE = None  # "smoke", "cpu" or "gpu"; None = $COURSEKIT_PROFILE, else from the hardware
+# %% slideshow={"slide_type": "subslide"} tags=["parameters"]
+PROFILE = None  # "smoke", "cpu" or "gpu"; None: $COURSEKIT_PROFILE, else from the hardware
 SEED = 0
-ANIME_DIR = None  # folder of the Kaggle Anime Face Dataset; None = $COURSEKIT_ANIME_DIR, else the stand-in
+ANIME_DIR = None  # folder of the Kaggle Anime Face Dataset; None: $COURSEKIT_ANIME_DIR, else the stand-in
 DOWNLOAD_KAGGLE = False  # Colab/online only: download the Kaggle faces with kagglehub (section 1)
-IMAGE_SIZE = None  # 64 (the source material's size) or 32 (one block fewer); None = from the profile
-N_TRAIN = None  # training images; None = from the profile (gpu + Kaggle folder: all of them)
-EPOCHS = None  # GAN epochs; None = from the profile
-BATCH_SIZE = None  # None = from the profile
-WIDTH = None  # filters of the widest-resolution block (64 in the source material); None = from the profile
+IMAGE_SIZE = None  # 64 (the source material's size) or 32 (one block fewer); None: from the profile
+N_TRAIN = None  # training images; None: from the profile (gpu + Kaggle folder: all of them)
+N_TEST = None  # held-out images, the real-data floor of every metric; None: from the profile
+EPOCHS = None  # GAN epochs; None: from the profile
+BATCH_SIZE = None  # None: from the profile
+WIDTH = None  # filters of the widest-resolution block (64 in the source material); None: from the profile
 LATENT_DIM = 128  # size of z, as in the source material
 RETRAIN = False  # True: train again even if a finished run is saved
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 profile = select_profile(PROFILE)
-IMAGE_SIZE = IMAGE_SIZE or profile.pick(smoke=32, cpu=32, gpu=64)
-EPOCHS = EPOCHS or profile.pick(smoke=1, cpu=36, gpu=25)
-BATCH_SIZE = BATCH_SIZE or profile.pick(smoke=32, cpu=64, gpu=128)
-WIDTH = WIDTH or profile.pick(smoke=8, cpu=32, gpu=64)
-N_TEST = profile.pick(smoke=128, cpu=1000, gpu=2000)  # held out: the real-data floor of every metric
+IMAGE_SIZE = profile.resolve("IMAGE_SIZE", IMAGE_SIZE, smoke=32, cpu=32, gpu=64, choices=(32, 64))
+EPOCHS = profile.resolve("EPOCHS", EPOCHS, smoke=1, cpu=36, gpu=25, low=1)
+BATCH_SIZE = profile.resolve("BATCH_SIZE", BATCH_SIZE, smoke=32, cpu=64, gpu=128, low=1)
+WIDTH = profile.resolve("WIDTH", WIDTH, smoke=8, cpu=32, gpu=64, low=1)
+N_TEST = profile.resolve("N_TEST", N_TEST, smoke=128, cpu=1000, gpu=2000, low=10)
 SCORER_EPOCHS = profile.pick(smoke=1, cpu=2, gpu=4)
 card = start_run("06_dcgan_anime", profile, SEED)
-print(f"IMAGE_SIZE={IMAGE_SIZE}, EPOCHS={EPOCHS}, BATCH_SIZE={BATCH_SIZE}, WIDTH={WIDTH}, LATENT_DIM={LATENT_DIM}")
+print(f"IMAGE_SIZE={IMAGE_SIZE}, EPOCHS={EPOCHS}, BATCH_SIZE={BATCH_SIZE}, WIDTH={WIDTH}, LATENT_DIM={LATENT_DIM}, "
+      f"N_TEST={N_TEST}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1. The data
 #
 # **The real faces.** The Anime Face Dataset (Kaggle, `splcher/animefacedataset`) holds 63,565
@@ -151,22 +159,21 @@ print(f"IMAGE_SIZE={IMAGE_SIZE}, EPOCHS={EPOCHS}, BATCH_SIZE={BATCH_SIZE}, WIDTH
 # distribution than the real one, but a real learning task, and its labels let us *measure*
 # what the GAN produces: are all hair colours there, in the right proportions?
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 if DOWNLOAD_KAGGLE and ANIME_DIR is None:
     import kagglehub  # online only
 
     ANIME_DIR = kagglehub.dataset_download("splcher/animefacedataset")
 
-faces = load_anime_faces(size=IMAGE_SIZE, path=ANIME_DIR, seed=SEED, n_test=N_TEST,
-                         n_train=N_TRAIN or profile.pick(smoke=256, cpu=6000, gpu=None if ANIME_DIR else 20000),
-                         verbose=False)
+N_TRAIN = profile.resolve("N_TRAIN", N_TRAIN, smoke=256, cpu=6000, gpu=None if ANIME_DIR else 20000, low=1)
+faces = load_anime_faces(size=IMAGE_SIZE, path=ANIME_DIR, seed=SEED, n_test=N_TEST, n_train=N_TRAIN, verbose=False)
 LABELLED = faces.num_classes > 1  # the stand-in has hair-colour labels; the Kaggle folder has none
 card.add_data(faces.provenance)
 print("train:", faces.x_train.shape, faces.x_train.dtype, f"in [{faces.x_train.min():.2f}, {faces.x_train.max():.2f}]",
       "| test:", faces.x_test.shape)
 assert faces.image_shape == (IMAGE_SIZE, IMAGE_SIZE, 3)
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 if LABELLED:  # one row per hair colour
     hair = faces.attributes_train["hair_colour"]
     rows = [faces.x_train[hair == k][:10] for k in range(6)]
@@ -176,13 +183,13 @@ else:
     fig = plotting.image_grid(faces.x_train[:40], ncols=10, suptitle="training faces", size=0.9)
 fig
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 if LABELLED:
     for name, classes in ANIME_ATTRIBUTES.items():
         counts = np.bincount(faces.attributes_train[name], minlength=len(classes))
         print(f"{name:12s}", ", ".join(f"{c} {n}" for c, n in zip(classes, counts)))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### The input pipeline
 #
 # The generator will end in `tanh`, whose outputs live in $[-1, 1]$, so the real images must
@@ -190,7 +197,7 @@ if LABELLED:
 # `tf.data` pipeline shuffles every epoch, cuts batches of equal size, maps $[0, 1]$ to
 # $[-1, 1]$ and prefetches the next batch while the current step runs.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def make_pipeline(images, batch_size, seed=SEED):
     """(N, H, W, 3) images in [0, 1] -> batches (B, H, W, 3) in [-1, 1], reshuffled each epoch."""
     ds = tf.data.Dataset.from_tensor_slices(images)
@@ -205,12 +212,12 @@ first = next(iter(train_ds))
 print("one batch:", tuple(first.shape), f"in [{float(tf.reduce_min(first)):.2f}, {float(tf.reduce_max(first)):.2f}]")
 assert first.shape == (BATCH_SIZE, IMAGE_SIZE, IMAGE_SIZE, 3) and -1.0 <= float(tf.reduce_min(first))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # How many images per second can this pipeline deliver on its own, with no training? We iterate
 # it for two epochs and time the second (the first fills the shuffle buffer). We will compare
 # this with what training consumes once we know the step time (section 4).
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 for _ in train_ds:  # warm-up epoch
     pass
 start = time.perf_counter()
@@ -218,7 +225,7 @@ n_seen = sum(int(batch.shape[0]) for batch in train_ds)
 pipeline_images_per_s = n_seen / (time.perf_counter() - start)
 print(f"input pipeline alone: {pipeline_images_per_s:,.0f} images/s ({n_seen} images in one epoch)")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. DCGAN: the architecture guidelines
 #
 # The GAN of lecture 05 used dense layers. Making GANs convolutional failed for years until
@@ -241,14 +248,14 @@ print(f"input pipeline alone: {pipeline_images_per_s:,.0f} images/s ({n_seen} im
 # A 2x2 input and a 2x2 kernel of ones with stride 1 give a 3x3 output; with stride 2 the
 # stamps no longer overlap and the image doubles in size.
 
-# %% tags=["nbval-check-output"]
+# %% slideshow={"slide_type": "subslide"} tags=["nbval-check-output"]
 small = np.array([[1.0, 2.0], [3.0, 4.0]], dtype="float32").reshape(1, 2, 2, 1)
 for stride in (1, 2):
     up = layers.Conv2DTranspose(1, 2, strides=stride, padding="valid", use_bias=False, kernel_initializer="ones")
     out = keras.ops.convert_to_numpy(up(small))[0, ..., 0]
     print(f"stride {stride}: 2x2 input -> {out.shape[0]}x{out.shape[1]} output\n{out.astype(int)}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### The generator and the discriminator of the source material
 #
 # **Generator**: $z$ (128 numbers) is reshaped to a 1x1 "image" with 128 channels; a 4x4
@@ -268,7 +275,7 @@ for stride in (1, 2):
 # from $N(0, 0.02^2)$ (the notebook keeps Keras' default Glorot initialisation; on our data the
 # paper's choice gave clean faces in far fewer steps).
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 INIT = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)  # the DCGAN paper's weight initialisation
 
 
@@ -309,19 +316,19 @@ def build_discriminator(image_size=64, width=64, name="discriminator"):
     return keras.Model(images, logits, name=name)
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The 64x64 networks of the source material, whatever the profile (their parameter counts are
 # checked by the test suite: 3,846,147 for the generator and 2,768,321 for the discriminator,
 # as in the source notebook):
 
-# %% tags=["nbval-check-output"]
+# %% slideshow={"slide_type": "fragment"} tags=["nbval-check-output"]
 g64, d64 = build_generator(64, LATENT_DIM, 64, name="generator64"), build_discriminator(64, 64, name="discriminator64")
 print(describe(g64))
 print(describe(d64))
 assert g64.output.shape[1:] == (64, 64, 3) and d64.output.shape[1:] == (1,)
 assert (g64.count_params(), d64.count_params()) == (3_846_147, 2_768_321)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Quiz.** Why LeakyReLU in the discriminator rather than ReLU?
 #
 # <details><summary>Answer</summary>
@@ -346,7 +353,7 @@ assert (g64.count_params(), d64.count_params()) == (3_846_147, 2_768_321)
 #
 # ### The networks we train in this profile
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 generator = build_generator(IMAGE_SIZE, LATENT_DIM, WIDTH)
 discriminator = build_discriminator(IMAGE_SIZE, WIDTH)
 z_probe = np.random.default_rng(SEED).standard_normal((4, LATENT_DIM)).astype("float32")
@@ -355,10 +362,11 @@ assert fake_probe.shape == (4, IMAGE_SIZE, IMAGE_SIZE, 3), fake_probe.shape
 assert discriminator(fake_probe).shape == (4, 1)
 assert float(keras.ops.max(keras.ops.abs(fake_probe))) <= 1.0  # tanh output
 print(f"generator {generator.count_params():,} parameters: z {z_probe.shape} -> images {tuple(fake_probe.shape)}")
-print(f"discriminator {discriminator.count_params():,} parameters: images -> logits {tuple(discriminator(fake_probe).shape)}")
-generator.summary()
+print(f"discriminator {discriminator.count_params():,} parameters: "
+      f"images -> logits {tuple(discriminator(fake_probe).shape)}")
+print(describe(generator, only_with_parameters=True))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Quiz.** The real images were scaled to $[-1, 1]$. Why that range and not $[0, 1]$?
 #
 # <details><summary>Answer</summary>
@@ -371,11 +379,11 @@ generator.summary()
 #
 # Before training, the generator draws smooth noise:
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 plotting.image_grid(generator(np.random.default_rng(1).standard_normal((8, LATENT_DIM)).astype("float32")),
                     ncols=8, value_range=(-1, 1), suptitle="untrained generator", size=0.9)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. Training
 #
 # `coursekit.gan.trainer.GAN` does the training step of lecture 05 with these two networks. For each
@@ -422,7 +430,7 @@ plotting.image_grid(generator(np.random.default_rng(1).standard_normal((8, LATEN
 # `fit_or_load` also makes the run resumable: rerun the cell after a disconnect and it continues
 # from the last finished epoch; run it when the run is finished and it loads the weights.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 DATA_TAG = "standin" if LABELLED else "folder"
 RUN = f"06_dcgan-{profile.name}-{DATA_TAG}{IMAGE_SIZE}-w{WIDTH}"
 run_dir = run_path(RUN)
@@ -432,46 +440,47 @@ gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), g_optimizer=ker
 z_fixed = gan.sample_latent(32, seed=SEED)
 monitor = GANMonitor(z_fixed, run_dir / "samples", every=max(1, EPOCHS // 4), log_dir=run_dir / "logs" / "samples")
 timer = StepTimer(save_to=run_dir / "step_time.json")
-history = fit_or_load(gan, train_ds, run_name=RUN, epochs=EPOCHS, retrain=RETRAIN, callbacks=[monitor, timer],
-                      tensorboard=True)
+history = fit_or_load(gan, train_ds, run_name=RUN, epochs=EPOCHS, retrain=RETRAIN,
+                      callbacks=[monitor, timer, EpochLog()], verbose=0, tensorboard=True)
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 plotting.plot_gan_history(history, title=f"DCGAN on {DATA_TAG} faces, {IMAGE_SIZE}x{IMAGE_SIZE}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Reading the curves (lecture 05): a discriminator loss near 0 with both accuracies at 1 means
 # D has won and G learns nothing; a generator loss that keeps rising with D's accuracy on fakes
 # stuck at 1 is the same failure. Here the discriminator stays ahead (it usually does on easy
 # data), yet the generator keeps improving, as the grids of the monitor show:
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 # the monitor's PNG files (the same 32 z vectors in every grid): also there after a reload
 plotting.monitor_grids(run_dir / "samples", last=4, ncols=2, width=12)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. Speed: the training step and the input pipeline
 #
 # The time of one training step (median over the run, measured by `StepTimer`) says how long a
 # run takes; the pipeline must deliver images faster than the steps consume them, or the
 # accelerator waits for data.
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 ms_per_step = timer.ms_per_step if timer.step_ms else StepTimer.load(run_dir / "step_time.json")
 consumed = BATCH_SIZE / (ms_per_step / 1000.0)
 print(f"training step      : {ms_per_step:.1f} ms for a batch of {BATCH_SIZE} ({card.device})")
 print(f"training consumes  : {consumed:,.0f} images/s")
-print(f"pipeline delivers  : {pipeline_images_per_s:,.0f} images/s, {pipeline_images_per_s / consumed:.0f}x what training needs")
+print(f"pipeline delivers  : {pipeline_images_per_s:,.0f} images/s, "
+      f"{pipeline_images_per_s / consumed:.0f}x what training needs")
 steps_per_epoch = len(faces.x_train) // BATCH_SIZE
 print(f"one epoch = {steps_per_epoch} steps = {steps_per_epoch * ms_per_step / 1000:.1f} s of training")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. The new characters
 
 # %%
 samples = from_tanh_range(gan.sample(64, seed=SEED + 1))
 plotting.image_grid(samples, ncols=16, suptitle=f"64 generated faces (epoch {len(history['d_loss'])})", size=0.75)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Measuring the samples
 #
 # A GAN gives no likelihood. We judge the *set* of samples against held-out real images
@@ -494,7 +503,7 @@ plotting.image_grid(samples, ncols=16, suptitle=f"64 generated faces (epoch {len
 # the memorisation check below. (The standard metric there would be FID with Inception-v3:
 # exercise 5.)
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 N_EVAL = min(len(faces.x_test), profile.pick(smoke=128, cpu=1000, gpu=2000))
 real_ref, real_held_out = faces.x_train[:N_EVAL], faces.x_test[:N_EVAL]
 fakes = from_tanh_range(gan.sample(N_EVAL, seed=SEED + 2))
@@ -510,7 +519,7 @@ thumb_floor = metrics.frechet_distance(thumbnails(real_ref), thumbnails(real_hel
 thumb_gan = metrics.frechet_distance(thumbnails(real_ref), thumbnails(fakes))
 print(f"thumbnail FD (8x8 colour layout): DCGAN {thumb_gan:.3f}   real-data floor {thumb_floor:.3f}")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 if LABELLED:
     scorer, scorer_acc = metrics.train_scorer(faces, run_name=f"06_hair_scorer-{profile.name}-{IMAGE_SIZE}",
                                               epochs=SCORER_EPOCHS)
@@ -525,14 +534,15 @@ if LABELLED:
 else:
     print("unlabeled folder: no hair-colour classifier; only the label-free numbers above are reported")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig = None
 if LABELLED:
     fig = plotting.class_histogram({"held-out real": floor["histogram"], "DCGAN samples": score["histogram"]},
-                                   ANIME_ATTRIBUTES["hair_colour"], title="hair colours of the real and the generated faces")
+                                   ANIME_ATTRIBUTES["hair_colour"],
+                                   title="hair colours of the real and the generated faces")
 fig
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### New, or copied?
 #
 # A generator could score well by reproducing training images. For a few samples we find the
@@ -540,7 +550,7 @@ fig
 # held-out *real* images to the training set: samples much closer than held-out images would
 # mean memorisation.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def nearest(queries, reference, chunk=256):
     """Index of and Euclidean distance to each query's nearest reference image (pixels in [0, 1])."""
     ref = reference.reshape(len(reference), -1)
@@ -562,14 +572,14 @@ print(f"median distance to the nearest training image: samples {np.median(nn_fak
 plotting.image_grid(np.concatenate([fakes[:10], faces.x_train[nn_idx[:10]]]), ncols=10,
                     row_labels=["sample", "nearest train"], size=0.9)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. Walking the latent space
 #
 # **Interpolation.** Going in a straight line from $z_1$ to $z_2$ should change the face
 # smoothly. Sudden jumps would mean the generator memorised separate images; smooth changes
 # mean it has learned a continuous space of faces.
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 rng = np.random.default_rng(SEED + 3)
 ends = rng.standard_normal((4, 2, LATENT_DIM)).astype("float32")
 t = np.linspace(0.0, 1.0, 10, dtype="float32")[None, :, None]
@@ -577,7 +587,7 @@ path = (1 - t) * ends[:, :1] + t * ends[:, 1:]  # (4, 10, latent)
 plotting.image_grid(from_tanh_range(gan.generate(path.reshape(-1, LATENT_DIM))), ncols=10,
                     suptitle="linear interpolation in z, four pairs", size=0.8)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Latent vector arithmetic.** Radford et al. averaged the $z$ of a few "smiling woman",
 # "neutral woman" and "neutral man" samples and found that
 # $\bar z_{\text{smiling woman}} - \bar z_{\text{neutral woman}} + \bar z_{\text{neutral man}}$
@@ -586,7 +596,7 @@ plotting.image_grid(from_tanh_range(gan.generate(path.reshape(-1, LATENT_DIM))),
 # it calls B, add the difference $\bar z_B - \bar z_A$ to the $z$ of other A samples, and ask the
 # classifier what they became. As a control, we add a random direction of the same length.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 if LABELLED:
     z_pool = gan.sample_latent(profile.pick(smoke=256, cpu=3000, gpu=5000), seed=SEED + 4)
     probs = scorer.probs(from_tanh_range(gan.generate(z_pool)))
@@ -607,7 +617,8 @@ if LABELLED:
         became_control = scorer.probs(from_tanh_range(gan.generate(control))).argmax(1)
         flip_rate, control_rate = float(np.mean(became == b)), float(np.mean(became_control == b))
         print(f"z(A) + (mean z({names[b]}) - mean z({names[a]})): {flip_rate:.0%} of {len(edited)} "
-              f"{names[a]}-haired faces now read as {names[b]} (random direction of the same length: {control_rate:.0%})")
+              f"{names[a]}-haired faces now read as {names[b]} "
+              f"(random direction of the same length: {control_rate:.0%})")
         show = np.concatenate([from_tanh_range(gan.generate(z_pool[pick_a[half:half + 8]])),
                                from_tanh_range(gan.generate(edited[:8]))])
         fig = plotting.image_grid(show, ncols=8, row_labels=[f"{names[a]}", f"+ ({names[b]} - {names[a]})"], size=0.9)
@@ -620,7 +631,7 @@ else:
     print("latent arithmetic needs attribute labels; the Kaggle folder has none (see exercise 4)")
 fig
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The edit changes the hair colour while the rest of the face (position, eyes, style) mostly
 # stays: the GAN has organised its latent space so that some directions mean "hair colour",
 # although nobody told it what hair colour is. Nothing forces one direction to mean one
@@ -691,10 +702,10 @@ fig
 #    compare the metrics with the 32x32 run. The source trains 60 epochs on the Kaggle faces and
 #    suggests about 100.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ## Run card
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 if LABELLED:
     card.finish("Frechet distance in hair-classifier features", score["frechet"], "",
                 reference=f"real-data floor {floor['frechet']:.3f}; {score['classes_covered']}/6 hair colours covered")
