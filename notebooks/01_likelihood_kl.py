@@ -30,7 +30,7 @@
 # | profile | where | time |
 # | --- | --- | --- |
 # | `smoke` | CI | not timed here (CI's target: under 2 min) |
-# | `cpu` | laptop / CI machine, 2 cores | **142 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 7.5) |
+# | `cpu` | laptop / CI machine, 2 cores | **45 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 3.3) |
 # | `gpu` | Colab | not measured yet (no GPU needed) |
 
 # %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
