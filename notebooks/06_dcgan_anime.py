@@ -447,10 +447,16 @@ history = fit_or_load(gan, train_ds, run_name=RUN, epochs=EPOCHS, retrain=RETRAI
 plotting.plot_gan_history(history, title=f"DCGAN on {DATA_TAG} faces, {IMAGE_SIZE}x{IMAGE_SIZE}")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# Reading the curves (lecture 05): a discriminator loss near 0 with both accuracies at 1 means
-# D has won and G learns nothing; a generator loss that keeps rising with D's accuracy on fakes
-# stuck at 1 is the same failure. Here the discriminator stays ahead (it usually does on easy
-# data), yet the generator keeps improving, as the grids of the monitor show:
+# Reading the curves with lecture 09's rule (dashed lines, shaded bands): the discriminator
+# has won in an epoch when its accuracy on generated images is at least 0.95 *and* the
+# generator loss is at least $\ln 20 = 3.0$ nats. In this run both hold in almost every epoch
+# (accuracy on fakes about 0.96-1.0, generator loss about 3.0-4.4 nats): the discriminator has
+# won nearly from start to finish, so this is **not** a balanced game. The D loss (about
+# 0.44-0.63 nats) stays just above its floor $H(0.9) = 0.325$ nats, where a winning
+# discriminator with real label 0.9 ends up; it cannot reach 0. The generator still learns,
+# slowly: its loss drifts down from about 4.4 to 3.0 and the monitor's grids improve, because
+# the non-saturating loss keeps a gradient alive when D is confident. Lecture 09 shows the
+# cures (a slower or smaller discriminator, a gradient penalty, packing) and measures them:
 
 # %% slideshow={"slide_type": "fragment"}
 # the monitor's PNG files (the same 32 z vectors in every grid): also there after a reload
@@ -655,10 +661,12 @@ fig
 #
 # <details><summary>Answer</summary>
 #
-# Not necessarily. With the non-saturating loss the generator still receives strong gradients
-# when D rejects its images confidently, so it keeps improving; the metrics against the
-# real-data floor are the judge. It *is* broken when the samples stop changing or collapse to a
-# few faces (recall and the hair-colour coverage fall): lecture 09.
+# Look at the generator loss as well (lecture 09's rule). If it stays below $\ln 20 = 3$ nats,
+# D is only ahead: normal, and with the non-saturating loss the generator gets strong
+# gradients. If it is at or above 3 nats too, D has won: the generator still learns through the
+# non-saturating gradient, but slowly, and the game is unbalanced and worth fixing (a slower D,
+# fewer D steps, a gradient penalty) even while the samples improve. It is broken when the
+# samples stop changing or collapse to a few faces (recall and the hair-colour coverage fall).
 # </details>
 #
 # **3.** The samples' median distance to their nearest training image is no smaller than that
