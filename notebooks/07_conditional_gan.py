@@ -609,9 +609,10 @@ print(f"training step: {face_ms:.0f} ms (batch {BATCH_SIZE}) on {card.device}")
 plotting.plot_gan_history(face_history, title="conditional DCGAN on the stand-in faces")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# The discriminator stays well ahead here (its accuracy on fakes near 1 and a generator loss
-# far above $\ln 2$): on this easy, clean data it wins most batches, and the samples keep some
-# speckle in their backgrounds. The generator still learned the attributes, as the numbers
+# By lecture 09's rule (shaded bands: accuracy on fakes at least 0.95 *and* generator loss at
+# least $\ln 20 = 3$ nats) the discriminator has won in most epochs: on this easy, clean data it
+# rejects the fakes confidently, and the samples keep some speckle in their backgrounds. The
+# generator still learned the attributes through the non-saturating gradient, as the numbers
 # below show; lecture 09 is about reading such curves and about the cures (exercise 7).
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
