@@ -33,7 +33,7 @@
 # | profile | where | data | time |
 # | --- | --- | --- | --- |
 # | `smoke` | CI, 2 cores | 1,000 training digits, 2 epochs | not timed here (CI's target: under 2 min) |
-# | `cpu` | laptop / CI machine, 2 cores | 4,000 offline training digits | **441 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 6.8) |
+# | `cpu` | laptop / CI machine, 2 cores | 4,000 offline training digits | **247 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 4.1) |
 # | `gpu` | Colab | 60,000 training digits | not measured yet |
 
 # %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
