@@ -136,7 +136,8 @@ def importance_sampled_log_likelihood(x, *, encode, log_likelihood, k: int, batc
         xb = x[start:start + batch_size]
         mu, logvar = (np.asarray(v, dtype="float64") for v in encode(xb))
         if mu.shape != logvar.shape or mu.ndim != 2 or len(mu) != len(xb):
-            raise ValueError(f"encode must return mu and logvar of shape ({len(xb)}, D), got {mu.shape} and {logvar.shape}")
+            raise ValueError(f"encode must return mu and logvar of shape ({len(xb)}, D), "
+                             f"got {mu.shape} and {logvar.shape}")
         b, d = mu.shape
         chunk = max(1, min(k, int(max_samples_per_call) // b))
         log_w = np.empty((k, b))
@@ -146,7 +147,8 @@ def importance_sampled_log_likelihood(x, *, encode, log_likelihood, k: int, batc
             x_rep = np.broadcast_to(xb[None], (kc, *xb.shape)).reshape(kc * b, *xb.shape[1:])
             ll = np.asarray(log_likelihood(x_rep, z.reshape(kc * b, d).astype("float32")), dtype="float64")
             if ll.shape != (kc * b,):
-                raise ValueError(f"log_likelihood must return one value per (x, z) pair, shape ({kc * b},), got {ll.shape}")
+                raise ValueError(f"log_likelihood must return one value per (x, z) pair, shape ({kc * b},), "
+                                 f"got {ll.shape}")
             log_w[k0:k0 + kc] = ll.reshape(kc, b) + _standard_normal_log_pdf(z) - _diag_gaussian_log_pdf(z, mu, logvar)
         log_px.append(log_mean_exp(log_w, axis=0))
         elbo.append(log_w.mean(axis=0))

@@ -50,8 +50,8 @@ def test_log_mean_exp_is_stable_and_correct():
 
 def test_exact_posterior_gives_exact_log_px_with_one_sample(xs):
     """With q = the true posterior every weight equals p(x): the estimate is exact, and so is the ELBO."""
-    res = importance_sampled_log_likelihood(xs, encode=linear_gaussian_posterior, log_likelihood=linear_gaussian_log_lik,
-                                            k=1, batch_size=7)
+    res = importance_sampled_log_likelihood(xs, encode=linear_gaussian_posterior,
+                                            log_likelihood=linear_gaussian_log_lik, k=1, batch_size=7)
     np.testing.assert_allclose(res["log_px"], linear_gaussian_log_px(xs), atol=1e-4)
     np.testing.assert_allclose(res["elbo"], linear_gaussian_log_px(xs), atol=1e-4)
 
@@ -75,7 +75,8 @@ def test_poor_proposal_elbo_gap_is_the_kl_and_is_estimate_converges(xs):
     assert big["log_px"].mean() == pytest.approx(exact.mean(), abs=0.005)
     assert np.all(big["log_px"] >= big["elbo"]), "on the same draws log-mean-exp >= mean (Jensen)"
 
-    means = [importance_sampled_log_likelihood(xs, encode=poor_q, log_likelihood=linear_gaussian_log_lik, k=k, seed=2)["log_px"].mean()
+    means = [importance_sampled_log_likelihood(xs, encode=poor_q, log_likelihood=linear_gaussian_log_lik, k=k,
+                                               seed=2)["log_px"].mean()
              for k in (1, 10, 100)]
     assert means[0] < means[1] < means[2] <= exact.mean() + 0.01, f"the IS bound must tighten with K: {means}"
     assert means[0] == pytest.approx((exact - kl).mean(), abs=0.1), "K = 1 is the ELBO"
@@ -91,7 +92,8 @@ def test_bernoulli_decoder_matches_quadrature():
 
     grid = np.linspace(-10, 10, 20_001)
     log_joint = bernoulli_log_likelihood(np.broadcast_to(x[:, None], (20, len(grid), 6)).reshape(-1, 6),
-                                         (grid[None, :, None] * a + b).repeat(20, axis=0).reshape(-1, 6)).reshape(20, -1)
+                                         (grid[None, :, None] * a + b).repeat(20, axis=0).reshape(-1, 6))
+    log_joint = log_joint.reshape(20, -1)
     log_joint += scipy.stats.norm.logpdf(grid)
     exact = scipy.special.logsumexp(log_joint, axis=1) + math.log(grid[1] - grid[0])
 
@@ -109,9 +111,11 @@ def test_bernoulli_decoder_matches_quadrature():
 def test_bad_arguments_are_named():
     x = np.zeros((4, 3))
     with pytest.raises(ValueError, match="k .* must be >= 1"):
-        importance_sampled_log_likelihood(x, encode=linear_gaussian_posterior, log_likelihood=linear_gaussian_log_lik, k=0)
+        importance_sampled_log_likelihood(x, encode=linear_gaussian_posterior, log_likelihood=linear_gaussian_log_lik,
+                                          k=0)
     with pytest.raises(ValueError, match="encode must return"):
         importance_sampled_log_likelihood(x, encode=lambda xb: (np.zeros((len(xb), 2)), np.zeros((len(xb), 3))),
                                           log_likelihood=linear_gaussian_log_lik, k=2)
     with pytest.raises(ValueError, match="one value per"):
-        importance_sampled_log_likelihood(x, encode=linear_gaussian_posterior, log_likelihood=lambda xr, z: np.zeros(3), k=2)
+        importance_sampled_log_likelihood(x, encode=linear_gaussian_posterior,
+                                          log_likelihood=lambda xr, z: np.zeros(3), k=2)
