@@ -187,6 +187,7 @@ def _pixelcnn(size: dict, jit):
     from keras import ops
 
     from coursekit import pixelcnn
+    from coursekit.likelihood import bernoulli_nll
 
     # as in the lecture: TensorFlow's remapper pass fails on the residual additions and says so
     tf.config.optimizer.set_experimental_options({"remapping": False})
@@ -199,7 +200,7 @@ def _pixelcnn(size: dict, jit):
             self.net = net
 
         def call(self, images):
-            return pixelcnn.bernoulli_nll(images, self.net(images))
+            return bernoulli_nll(images, self.net(images))
 
         def train_step(self, data):
             data = keras.utils.unpack_x_y_sample_weight(data)[0]

@@ -18,7 +18,8 @@ Contents:
 - :func:`causal_mask`, :class:`MaskedConv2D`: the masks and a Keras 3 layer that applies them;
 - :func:`build_pixelcnn`: a residual PixelCNN (optionally class-conditional) giving Bernoulli
   logits ``(B, H, W, C)`` for binary images or categorical logits ``(B, H, W, C, levels)``;
-- :func:`bernoulli_nll`, :func:`categorical_nll`: exact NLL per image in **nats**;
+- :func:`categorical_nll` (and, for binary images, :func:`coursekit.likelihood.bernoulli_nll`): exact NLL
+  per image in **nats**;
 - :func:`dependency_map`: which input pixels/channels each output depends on (a gradient check);
 - :func:`receptive_field`, :func:`sample`: pixel-by-pixel sampling, naive (``method="full"``: the
   whole image through the network for every pixel), windowed (``method="window"``: only the
@@ -36,7 +37,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from coursekit.likelihood import bernoulli_nll  # noqa: F401  (re-exported: the binary PixelCNN's loss)
 
 MASK_TYPES = ("A", "B")
 

@@ -4,7 +4,7 @@ The lecture writes its encoder, decoder and ``train_step`` in the open; what it 
 
 - :class:`Sampling`: the reparameterisation trick as a Keras layer,
   ``z = mu + exp(logvar / 2) * eps`` with ``eps ~ N(0, I)``;
-- :func:`bernoulli_nll`: the reconstruction term in nats, from decoder logits (differentiable);
+- the reconstruction term is :func:`coursekit.likelihood.bernoulli_nll` (nats, from decoder logits);
 - :func:`dynamic_binarize`: a fresh Bernoulli draw of grey-level images, for training on
   stochastically binarised MNIST (a new binarisation every time a digit is seen);
 - :func:`gaussian_quantile_grid`: latent points on a grid of standard-normal quantiles, to draw
@@ -22,7 +22,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from coursekit.likelihood import bernoulli_nll  # noqa: F401  (re-exported: the VAE's reconstruction term)
 
 
 @keras.saving.register_keras_serializable(package="coursekit")

@@ -84,12 +84,13 @@ from coursekit import plotting
 from coursekit.data import load_mnist
 from coursekit.data.transforms import binarize
 from coursekit.divergences import gaussian_kl
-from coursekit.likelihood import bernoulli_log_likelihood, bits_per_dim, importance_sampled_log_likelihood
+from coursekit.likelihood import (bernoulli_log_likelihood, bernoulli_nll, bits_per_dim,
+                                  importance_sampled_log_likelihood)
 from coursekit.profiles import select_profile
 from coursekit.progress import EpochLog
 from coursekit.runcard import start_run
 from coursekit.training import fit_or_load
-from coursekit.vae import Sampling, bernoulli_nll, dynamic_binarize, gaussian_quantile_grid
+from coursekit.vae import Sampling, dynamic_binarize, gaussian_quantile_grid
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Parameters

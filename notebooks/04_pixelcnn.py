@@ -83,7 +83,7 @@ from coursekit import pixelcnn, plotting
 from coursekit.data import load_mnist
 from coursekit.data.anime import load_anime_faces
 from coursekit.data.transforms import binarize
-from coursekit.likelihood import bits_per_dim
+from coursekit.likelihood import bernoulli_nll, bits_per_dim
 from coursekit.pixelcnn import MaskedConv2D, causal_mask
 from coursekit.profiles import select_profile
 from coursekit.progress import EpochLog
@@ -337,13 +337,13 @@ print(f"{net.count_params():,} parameters; logits {tuple(logits.shape)}; "
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # The NLL of an image is the sum of the Bernoulli NLLs of its pixels, each under the
-# conditional the network computed from the pixels before it. `coursekit.pixelcnn.bernoulli_nll`
+# conditional the network computed from the pixels before it. `coursekit.likelihood.bernoulli_nll`
 # computes $\sum_i \mathrm{softplus}(\ell_i) - x_i \ell_i$ (nats per image) without ever taking
 # the log of a sigmoid. An untrained network outputs logits near 0, so every pixel costs about
 # $\ln 2$ nats:
 
 # %% slideshow={"slide_type": "fragment"}
-untrained = float(ops.mean(pixelcnn.bernoulli_nll(x_test[:256], net(x_test[:256]))))
+untrained = float(ops.mean(bernoulli_nll(x_test[:256], net(x_test[:256]))))
 print(f"untrained: {untrained:.1f} nats per image (784 ln 2 = {D * np.log(2):.1f})")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
@@ -406,7 +406,7 @@ def heldout_nll(trainer, *arrays):
     return np.concatenate([ops.convert_to_numpy(trainer(batch)) for batch in batches(*arrays, shuffle=False)])
 
 
-trainer = MaximumLikelihood(net, pixelcnn.bernoulli_nll)
+trainer = MaximumLikelihood(net, bernoulli_nll)
 trainer.compile(optimizer=adam(LEARNING_RATE, EPOCHS, len(x_train)))
 trainer(x_train[:2])  # build
 start = time.perf_counter()
@@ -646,7 +646,7 @@ assert cond_logits.shape == (BATCH_SIZE, H, W, C), cond_logits.shape
 print(f"{cond_net.count_params():,} parameters ({len(label_layers)} label layers, "
       f"{sum(layer.count_params() for layer in label_layers):,} parameters)")
 
-cond_trainer = MaximumLikelihood(cond_net, pixelcnn.bernoulli_nll)
+cond_trainer = MaximumLikelihood(cond_net, bernoulli_nll)
 cond_trainer.compile(optimizer=adam(LEARNING_RATE / 3, COND_EPOCHS, len(x_train)))  # gentler: fine-tuning
 start_nll = float(heldout_nll(cond_trainer, x_test, y_test).mean())
 print(f"before conditional training: {start_nll:.2f} nats (the unconditional model: {nll_mnist:.2f})")

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from coursekit import pixelcnn
-from coursekit.likelihood import bernoulli_log_likelihood
+from coursekit.likelihood import bernoulli_log_likelihood, bernoulli_nll
 from coursekit.pixelcnn import MaskedConv2D, causal_mask
 
 # The 5x5 type-A mask of the lecture notes (seed 000, "masked convolutions").
@@ -191,13 +191,13 @@ def test_conditional_pixelcnn_is_causal_and_uses_the_label():
 
 
 # ----------------------------------------------------------------------------- NLLs
-def test_bernoulli_nll_matches_the_likelihood_module():
+def test_bernoulli_nll_of_a_binary_image_matches_the_numpy_log_likelihood():
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(3, 4, 4, 1)).astype("float32") * 5
     x = (rng.random((3, 4, 4, 1)) < 0.5).astype("float32")
-    nll = np.asarray(pixelcnn.bernoulli_nll(x, tf.constant(logits)))
+    nll = np.asarray(bernoulli_nll(x, tf.constant(logits)))
     np.testing.assert_allclose(nll, -bernoulli_log_likelihood(x, logits), rtol=1e-5)
-    assert np.allclose(pixelcnn.bernoulli_nll(x, tf.zeros_like(logits)), 16 * math.log(2))
+    assert np.allclose(bernoulli_nll(x, tf.zeros_like(logits)), 16 * math.log(2))
 
 
 def test_categorical_nll_matches_numpy_and_the_uniform_case():
@@ -215,7 +215,7 @@ def test_categorical_nll_matches_numpy_and_the_uniform_case():
 
 def test_nll_shape_errors():
     with pytest.raises(ValueError, match="shape"):
-        pixelcnn.bernoulli_nll(np.zeros((2, 4, 4, 1)), tf.zeros((2, 4, 4, 3)))
+        bernoulli_nll(np.zeros((2, 4, 4, 1)), tf.zeros((2, 4, 4, 3)))
     with pytest.raises(ValueError, match="levels"):
         pixelcnn.categorical_nll(np.zeros((2, 4, 4, 3)), tf.zeros((2, 4, 4, 1, 256)))
 

@@ -8,7 +8,8 @@ import tensorflow as tf
 
 from _disconnect import Interrupt, InterruptAfter
 from coursekit.likelihood import bernoulli_log_likelihood
-from coursekit.vae import Sampling, bernoulli_nll, dynamic_binarize, gaussian_quantile_grid
+from coursekit.likelihood import bernoulli_nll
+from coursekit.vae import Sampling, dynamic_binarize, gaussian_quantile_grid
 
 
 def test_sampling_draws_from_the_right_gaussian():
