@@ -1,11 +1,14 @@
 """Offline-first datasets. Every loader prints one provenance line and checks what it returns.
 
-- :func:`load_mnist`: MNIST digits, ``(N, 28, 28, 1)`` float32 in ``[0, 1]``.
+This ``__init__`` is the package's public face (the names below are defined in its modules):
 
-Planned with their lectures: anime faces (lecture 06: a local folder of the Kaggle Anime
-Face Dataset, or a procedural offline stand-in with attribute labels) and two unpaired
-image domains (lecture 08: tfds ``cycle_gan/horse2zebra``, or an offline stand-in with known
-ground-truth pairs). They will return the same :class:`ImageDataset`.
+- :func:`load_mnist` (``mnist``): MNIST digits, ``(N, 28, 28, 1)`` float32 in ``[0, 1]``;
+- :func:`load_anime_faces` (``anime``): the Kaggle Anime Face Dataset from a local folder, or a
+  procedural offline stand-in with attribute labels (lectures 06-07);
+- :class:`ImageDataset`, :class:`DataError`, the checks and the checksummed download registry.
+
+Lecture-specific helpers stay in their modules (``anime.attribute_labels``, ``mixtures`` for
+lecture 09's 2-D Gaussian mixtures).
 """
 
 from coursekit.data.checks import DataError, check_images, check_labels
