@@ -43,7 +43,7 @@
 # | profile | where | time |
 # | --- | --- | --- |
 # | `smoke` | CI | under two minutes (numbers not meaningful) |
-# | `cpu` | laptop, 2 cores | **266 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 3.1) |
+# | `cpu` | laptop, 2 cores | **387 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 5.0) |
 # | `gpu` | Colab GPU | not measured yet |
 
 # %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
@@ -511,7 +511,10 @@ for name, row in PUBLISHED.items():
     print(f"{name:32s} | " + " | ".join(cells))
 print(f"\nours: {STEPS:,} generator updates per run, batch {BATCH_SIZE}, 2,500 samples scored; "
       "VEEGAN: 2,500 samples, mean of 5 runs; PacGAN: 400 epochs, mean ± s.e. of 10 runs")
-print("per seed (modes): " + "; ".join(f"{m} {k}: {[r['modes'] for r in v]}" for (m, k), v in results.items()))
+print("per seed (modes / high quality % / reverse KL):")
+for (name, method), runs in results.items():
+    print(f"  {name} {method:8s}: " + "; ".join(f"{r['modes']} / {100 * r['high_quality']:.1f} / {r['reverse_kl']:.2f}"
+                                               for r in runs))
 print("wall time per method (all seeds, both mixtures): "
       + ", ".join(f"{k} {sum(s for (m, kk), s in run_seconds.items() if kk == k):.0f} s" for k in METHODS))
 
