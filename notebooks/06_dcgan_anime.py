@@ -42,7 +42,7 @@
 # | profile | where | what is trained | time |
 # | --- | --- | --- | --- |
 # | `smoke` | CI | 32x32 stand-in, 8 steps of a tiny pair | not timed here (CI's target: under 2 min) |
-# | `cpu` | laptop, 2 cores | 32x32 stand-in, 3,348 steps (36 epochs of 6,000 faces) | **743 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 8.1) |
+# | `cpu` | laptop, 2 cores | 32x32 stand-in, 3,348 steps (36 epochs of 6,000 faces) | **553 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 2.4) |
 # | `gpu` | Colab GPU | 64x64 source networks, 25 epochs of the Kaggle faces (or 20,000 stand-in faces) | not measured yet (estimate: about 30 min) |
 
 # %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
