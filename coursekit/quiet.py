@@ -30,6 +30,8 @@ import threading
 
 _STAMP = r"\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] "  # absl: "I0000 00:00:1795425924.796717 4355 port.cc:153] "
 _OLD_STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: "  # TF's older "2025-01-01 12:00:00.000000: I file.cc:12] "
+# an ERROR line in either format (TF 2.20, Colab's, writes these after start-up in the older one)
+_E = rf"(?:E{_STAMP}|{_OLD_STAMP}E \S+\] )"
 
 #: Lines that are dropped. Each ERROR-level entry is explained; keep the list short.
 NOISE = re.compile(
@@ -39,14 +41,13 @@ NOISE = re.compile(
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     r"|To enable the following instructions: .*rebuild TensorFlow"  # CPU instruction-set notice
     # machines without a GPU driver: "no GPU here", not an error (the run card names the device)
-    rf"|E{_STAMP}failed call to cuInit"
+    rf"|{_E}failed call to cuInit"
     # CUDA plugins registered twice by TF's own packaging
-    rf"|E{_STAMP}Unable to register cu(?:DNN|FFT|BLAS) factory"
-    rf"|{_OLD_STAMP}E \S+\] Unable to register cu(?:DNN|FFT|BLAS) factory"
+    rf"|{_E}Unable to register cu(?:DNN|FFT|BLAS) factory"
     # tf.data graphs carry an attribute this TensorFlow build's op definition lacks; no effect
-    rf"|E{_STAMP}NodeDef mentions attribute use_unbounded_threadpool which is not in the op definition"
+    rf"|{_E}NodeDef mentions attribute use_unbounded_threadpool which is not in the op definition"
     # oneDNN falls back to Eigen for int32 ops on CPUs without AVX-512: slower, same result
-    rf"|E{_STAMP}oneDNN supports DT_INT32 only on platforms with AVX-512"
+    rf"|{_E}oneDNN supports DT_INT32 only on platforms with AVX-512"
     r")"
 )
 

@@ -18,11 +18,19 @@ NOISE_LINES = [
     "use_unbounded_threadpool which is not in the op definition: Op<name=MapDataset>",
     "E0000 00:00:1796115664.944521   19066 util.cc:131] oneDNN supports DT_INT32 only on platforms with AVX-512.",
     "2025-09-17 14:44:05.157831: I external/local_xla/xla/tsl/cuda/cudart_stub.cc:32] Could not find cuda drivers",
+    # TensorFlow 2.20 (Colab's) writes its ERROR lines in the older format (python3 -m coursekit colab-check)
+    "2026-12-01 09:21:37.866814: E external/local_xla/xla/stream_executor/cuda/cuda_platform.cc:51] failed call to "
+    "cuInit: INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)",
+    "2026-12-01 09:25:20.082786: E tensorflow/core/framework/node_def_util.cc:680] NodeDef mentions attribute "
+    "use_unbounded_threadpool which is not in the op definition: Op<name=MapDataset>",
+    "2026-12-01 09:30:45.662587: E tensorflow/core/util/util.cc:131] oneDNN supports DT_INT32 only on platforms "
+    "with AVX-512. Falling back to the default Eigen-based implementation if present.",
 ]
 KEPT_LINES = [
     "E0000 00:00:1795425928.895667    4355 some_kernel.cc:12] Out of memory while trying to allocate 8 GB",
     "Traceback (most recent call last):",
     "F0000 00:00:1795425928.895667    4355 check.cc:1] Check failed: x > 0",
+    "2026-12-01 09:25:20.082786: E tensorflow/core/common_runtime/bfc_allocator.cc:1] Out of memory",
 ]
 
 
