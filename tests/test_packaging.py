@@ -1,7 +1,6 @@
 """What a plain ``pip install`` of the course brings: every library coursekit imports at run time."""
 
 import re
-import sys
 
 import numpy as np
 
@@ -9,13 +8,9 @@ from coursekit.paths import repo_root
 
 
 def _main_dependencies() -> list:
-    text = (repo_root() / "pyproject.toml").read_text()
-    if sys.version_info >= (3, 11):
-        import tomllib
+    import tomllib  # Python >= 3.11, as pyproject.toml requires
 
-        return tomllib.loads(text)["project"]["dependencies"]
-    block = re.search(r"^dependencies = \[(.*?)^\]", text, re.M | re.S).group(1)  # Python 3.10: no tomllib
-    return re.findall(r'^\s*"([^"]+)"', block, re.M)
+    return tomllib.loads((repo_root() / "pyproject.toml").read_text())["project"]["dependencies"]
 
 
 def test_tensorboard_is_a_main_dependency_with_a_loose_range():
