@@ -564,17 +564,21 @@ def f_score(precision: float, recall: float, beta: float = 1.0) -> float:
     return (1 + b2) * p * r / (b2 * p + r)
 
 
-def paired_image_quality(images, references, max_val: float = 1.0) -> dict:
-    """Mean SSIM (``tf.image.ssim``) and PSNR (``10 log10(max_val^2 / MSE)``) of images against **paired** references.
+def paired_image_quality(images, references, max_val: float = 1.0, tolerance: float = 0.1) -> dict:
+    """Per-pixel error, pixel accuracy, SSIM (``tf.image.ssim``) and PSNR of images against **paired** references.
 
     Only meaningful when each image has a known target (reconstruction, super-resolution,
     image-to-image translation with pairs, lecture 08), not for unconditional samples.
 
     Args:
         images, references: ``(N, H, W, C)`` in ``[0, max_val]``, same shape (H, W >= 11 for SSIM's window).
+        tolerance: a pixel counts as right when every channel is within ``tolerance`` of the
+            reference (same units as the images; 0.1 = about 25 of 255 grey levels).
 
     Returns:
-        ``{"ssim": mean SSIM in [-1, 1] (1 = identical), "psnr": mean PSNR in dB (inf if identical)}``.
+        ``{"mae": mean absolute error per pixel and channel (0 = identical), "pixel_accuracy": share of
+        pixels within the tolerance in [0, 1], "ssim": mean SSIM in [-1, 1] (1 = identical), "psnr": mean
+        PSNR in dB (inf if identical)}``.
     """
     import tensorflow as tf
 
@@ -582,11 +586,15 @@ def paired_image_quality(images, references, max_val: float = 1.0) -> dict:
     if a.shape != b.shape or a.ndim != 4:
         raise ValueError(f"images and references must be (N, H, W, C) arrays of the same shape, got {a.shape} "
                          f"and {b.shape}")
+    if not tolerance > 0:
+        raise ValueError(f"tolerance must be > 0, got {tolerance}")
     ssim = tf.image.ssim(a, b, max_val=max_val).numpy()
-    mse = np.mean((a.astype("float64") - b) ** 2, axis=(1, 2, 3))
+    diff = np.abs(a.astype("float64") - b)
+    mse = np.mean(diff ** 2, axis=(1, 2, 3))
     with np.errstate(divide="ignore"):
         psnr = 10 * np.log10(max_val ** 2 / mse)  # as tf.image.psnr, in float64 (inf for identical images)
-    return {"ssim": float(ssim.mean()), "psnr": float(np.mean(psnr))}
+    return {"mae": float(diff.mean()), "pixel_accuracy": float(np.mean(np.all(diff <= tolerance, axis=-1))),
+            "ssim": float(ssim.mean()), "psnr": float(np.mean(psnr))}
 
 
 def parzen_log_likelihood(samples, test, sigma: float, batch: int = 512) -> float:

@@ -119,6 +119,20 @@ def test_ssim_and_psnr_known_values():
         metrics.paired_image_quality(x, x[:2])
 
 
+def test_paired_mae_and_pixel_accuracy_known_values():
+    ref = np.zeros((2, 12, 12, 3), "float32")
+    img = ref.copy()
+    img[0, :6, :, 0] = 0.3  # a quarter of all pixels wrong by 0.3 in one channel
+    img[1, :, :, 1] = 0.05  # every pixel of image 1 off by 0.05: within the tolerance
+    s = metrics.paired_image_quality(img, ref)
+    assert s["pixel_accuracy"] == pytest.approx(0.75)
+    assert s["mae"] == pytest.approx((0.3 * 72 + 0.05 * 144) / ref.size)
+    # a pixel is right only when all channels are: one bad channel out of three makes it wrong
+    assert metrics.paired_image_quality(img, ref, tolerance=0.01)["pixel_accuracy"] == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="tolerance"):
+        metrics.paired_image_quality(img, ref, tolerance=0)
+
+
 def test_parzen_known_value_and_its_flaw():
     # one kernel at 0, evaluated at 0 in D dimensions: -(D / 2) log(2 pi sigma^2)
     assert metrics.parzen_log_likelihood(np.zeros((1, 3)), np.zeros((1, 3)), sigma=0.5) == pytest.approx(
