@@ -191,7 +191,17 @@ def _render(p: dict, size: int) -> np.ndarray:
     return np.clip(np.moveaxis(c.img, 0, -1), 0.0, 1.0)
 
 
-def draw_standin_faces(n: int, size: int = 64, seed=0):
+def _check_hair_map(hair_map) -> np.ndarray:
+    """``hair_map`` as ``(6,)`` int32 class indices, or a ValueError naming the bad value."""
+    k = len(ATTRIBUTES["hair_colour"])
+    arr = np.asarray(hair_map)
+    if arr.shape != (k,) or not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() >= k:
+        raise ValueError(f"hair_map must be {k} hair-colour class indices in [0, {k - 1}] (one per class of "
+                         f"{ATTRIBUTES['hair_colour']}), got {hair_map!r}")
+    return arr.astype("int32")
+
+
+def draw_standin_faces(n: int, size: int = 64, seed=0, hair_map=None):
     """Draw ``n`` anime-style faces procedurally, with their attribute labels.
 
     Each face has a head with a pointed chin, big eyes (outline, white, coloured iris, pupil,
@@ -206,6 +216,11 @@ def draw_standin_faces(n: int, size: int = 64, seed=0):
         n: number of faces (>= 1).
         size: height = width in pixels (>= 16; 32 and 64 are what the course uses).
         seed: an int (or anything ``np.random.default_rng`` takes).
+        hair_map: ``None``, or 6 hair-colour class indices: a face drawn with hair class ``c``
+            is painted with colour ``hair_map[c]`` (same jitter) and labelled so; everything
+            else (the random stream included) stays as without it. Two calls with one seed and
+            two maps draw the same characters with different hair, pixel for pixel aligned
+            (``coursekit.data.translation`` uses it). ``None`` is the identity.
 
     Returns:
         ``(images, attributes)``: images ``(n, size, size, 3)`` float32 in ``[0, 1]``;
@@ -218,6 +233,8 @@ def draw_standin_faces(n: int, size: int = 64, seed=0):
         raise ValueError(f"size must be >= 16 pixels for the faces to be recognisable, got {size}")
     rng = np.random.default_rng(seed)
     attrs = {name: _balanced(rng, n, len(classes)) for name, classes in ATTRIBUTES.items()}
+    if hair_map is not None:
+        attrs["hair_colour"] = _check_hair_map(hair_map)[attrs["hair_colour"]]
 
     def jitter(rgb, amount=0.04):
         return np.clip(rgb + rng.uniform(-amount, amount, size=rgb.shape), 0, 1).astype("float32")
