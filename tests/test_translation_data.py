@@ -10,7 +10,9 @@ from coursekit.data import translation as tr
 from coursekit.data.anime import ATTRIBUTES
 from coursekit.data.translation import (
     HAIR_MAP,
+    LINE_HIGH,
     TranslationData,
+    line_art,
     load_digit_translation,
     load_face_translation,
     load_horse2zebra,
@@ -150,6 +152,41 @@ def test_face_task_prints_its_provenance(capsys):
 def test_face_task_refuses_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         load_face_translation(**{"n_train": 4, "n_test": 2, "size": 16, "verbose": False, **kwargs})
+
+
+# --- the sketch task: B is A's line art ------------------------------------------------------------------
+
+def test_sketch_task_pairs_each_face_with_its_own_line_art():
+    d = load_face_translation(n_train=60, n_test=20, size=32, seed=1, task="sketch", verbose=False)
+    assert d.paired and d.test_paired and d.name == "face sketch"
+    for split in ("train", "test"):
+        a, b = getattr(d, f"a_{split}"), getattr(d, f"b_{split}")
+        assert b.shape == a.shape and b.dtype == np.float32 and 0 <= b.min() and b.max() <= 1
+        np.testing.assert_array_equal(b, line_art(a))  # pair i is face i's drawing, for every i
+        np.testing.assert_array_equal(b[..., 0], b[..., 2])  # grey
+        for name in ATTRIBUTES:
+            np.testing.assert_array_equal(getattr(d, f"labels_a_{split}")[name], getattr(d, f"labels_b_{split}")[name])
+    assert len(np.unique(d.labels_a_train["hair_colour"])) == 6
+    ink = 1 - d.b_train[..., 0]
+    assert (ink[:, :3, :3] == 0).all(), "paper is white where the background is flat"
+    frac = (ink > 0.5).reshape(60, -1).mean(1)
+    assert frac.min() > 0.05 and frac.max() < 0.5, "lines, not blank pages or ink blots"
+    assert (line_art(np.roll(d.a_train, 1, axis=0)) != d.b_train).any((1, 2, 3)).all()
+
+
+def test_line_art_draws_a_line_at_a_colour_step_only():
+    x = np.zeros((1, 16, 16, 3), "float32")
+    x[:, :, 8:, 0] = 1.0  # red right half: one vertical step
+    ink = 1 - line_art(x)[0, ..., 0]
+    np.testing.assert_array_equal(ink[:, 7:9], 1.0)  # a black line two pixels wide on the step
+    np.testing.assert_array_equal(np.delete(ink, [7, 8], axis=1), 0.0)  # white elsewhere
+    gentle = np.linspace(0, 0.5, 16, dtype="float32")[None, None, :, None] * np.ones((1, 16, 1, 3), "float32")
+    assert (line_art(gentle) == 1).all(), "a slope of 1/30 a pixel is shading, not a line"
+    assert LINE_HIGH > 0
+    with pytest.raises(DataError, match="must be in"):
+        line_art(x * 255)
+    with pytest.raises(ValueError, match="task must be one of"):
+        load_face_translation(n_train=4, n_test=2, size=16, task="cartoon", verbose=False)
 
 
 # --- unpaired(): CycleGAN's training sets -----------------------------------------------------------
@@ -388,6 +425,7 @@ def _cyclegan_zip(path, skip=(), corrupt=None):
         "horse2zebra/testA/h9.jpg": _image_bytes((220, 30, 30)),
         "horse2zebra/testB/z9.jpg": _image_bytes((30, 30, 220)),
         "horse2zebra/README.txt": b"not an image",
+        "__MACOSX/horse2zebra/trainA/._h0.jpg": b"a resource fork, not an image",
     }
     if corrupt:
         files[corrupt] = b"\xff\xd8 truncated"

