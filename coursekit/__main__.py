@@ -54,11 +54,11 @@ def ensure_environment(argv: list) -> None:
 
 
 def _select(only: list) -> list:
-    from coursekit.notebooks import lecture_stems
+    from coursekit.notebooks import lecture_matches, lecture_stems
 
     stems = lecture_stems()
     if only:
-        stems = [s for s in stems if any(s.startswith(o) for o in only)]
+        stems = [s for s in stems if any(lecture_matches(s, o) for o in only)]
         if not stems:
             sys.exit(f"no lecture matches {only}; lectures: {', '.join(lecture_stems())}")
     return stems

@@ -240,9 +240,9 @@ for name in ("tensorflow", "keras", "numpy", "scipy", "scikit-learn", "matplotli
 # --------------------------------------------------------------------------- commands
 def check_run_command(args) -> int:
     """``python3 -m coursekit check-run --profile gpu``: check what ``run --profile gpu`` left in build/."""
-    from coursekit.notebooks import lecture_stems
+    from coursekit.notebooks import lecture_matches, lecture_stems
 
-    stems = [s for s in lecture_stems() if not args.only or any(s.startswith(o) for o in args.only)]
+    stems = [s for s in lecture_stems() if not args.only or any(lecture_matches(s, o) for o in args.only)]
     if not stems:
         sys.exit(f"no lecture matches {args.only}; lectures: {', '.join(lecture_stems())}")
     rows = check_run(stems, args.profile, label=args.label, slack=args.slack, regression=not args.no_regression,

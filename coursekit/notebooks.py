@@ -31,9 +31,26 @@ def notebooks_dir() -> Path:
     return repo_root() / "notebooks"
 
 
+#: a lecture's file: two digits, an optional lower-case letter for a second notebook of the same
+#: lecture (``09b_stacked_mnist.py``), an underscore, the topic
+LECTURE_GLOBS = ("[0-9][0-9]_*.py", "[0-9][0-9][a-z]_*.py")
+
+
 def lecture_stems() -> list:
-    """Stems of the lecture notebooks in order, e.g. ``["01_likelihood_kl", ...]``."""
-    return sorted(p.stem for p in notebooks_dir().glob("[0-9][0-9]_*.py"))
+    """Stems of the lecture notebooks in order, e.g. ``["01_likelihood_kl", ..., "09_...", "09b_...", ...]``."""
+    return sorted({p.stem for pattern in LECTURE_GLOBS for p in notebooks_dir().glob(pattern)})
+
+
+def lecture_number(stem: str) -> str:
+    """The number of a lecture, what ``--only`` and ``publish`` take: ``"09"``, ``"09b"``."""
+    return stem.split("_", 1)[0]
+
+
+def lecture_matches(stem: str, key: str) -> bool:
+    """Does ``--only key`` select lecture ``stem``? ``"09"`` is lecture 09 only (not ``09b``); a longer
+    key is a prefix of the stem (``"09_fail"``, ``"09b_stacked_mnist"``)."""
+    number = lecture_number(stem)
+    return key == number or (len(key) > len(number) and stem.startswith(key))
 
 
 # --------------------------------------------------------------------------- headers

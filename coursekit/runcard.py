@@ -158,7 +158,7 @@ def committed_run_card(ipynb_path) -> dict:
     wall, headline, load = _WALL_RE.search(text), _HEADLINE_RE.search(text), _LOAD_RE.search(text)
     if not wall or not headline:
         raise ValueError(f"{Path(ipynb_path).name}: its last cell printed no run card; publish it first "
-                         f"(python -m coursekit publish {Path(ipynb_path).stem[:2]})")
+                         f"(python -m coursekit publish {Path(ipynb_path).stem.split('_', 1)[0]})")
     return {"wall_time_s": float(wall["wall"]), "profile": wall["profile"], "device": wall["device"].strip(),
             "headline": re.sub(r"\s+", " ", headline["headline"].strip()),
             "load_average": float(load["load"]) if load else None}

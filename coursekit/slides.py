@@ -343,11 +343,12 @@ def build_deck(stem: str, out_dir: Optional[Path] = None, *, theme: str = "white
     from jinja2 import DictLoader
     from nbconvert import SlidesExporter
 
-    from coursekit.notebooks import notebooks_dir
+    from coursekit.notebooks import lecture_number, notebooks_dir
 
     src = notebooks_dir() / f"{stem}.ipynb"
     if not src.exists():
-        raise FileNotFoundError(f"no executed notebook {src}; create it with: python3 -m coursekit publish {stem[:2]}")
+        raise FileNotFoundError(f"no executed notebook {src}; create it with: "
+                                f"python3 -m coursekit publish {lecture_number(stem)}")
     nb = _deck_notebook(nbformat.read(src, as_version=4))
     reveal = reveal_dir()
     deck = {

@@ -16,6 +16,8 @@ from pathlib import Path
 import jupytext
 import pytest
 
+from coursekit.notebooks import lecture_stems
+
 ROOT = Path(__file__).resolve().parent.parent
 LINTED = ["coursekit", "tests", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "notebooks").glob("*.py"))]
 
@@ -68,7 +70,7 @@ def test_ruff_check_catches_a_real_finding(tmp_path):
 
 def test_lecture_code_cells_fit_the_line_length():
     limit = line_length()
-    lectures = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+    lectures = [ROOT / "notebooks" / f"{stem}.py" for stem in lecture_stems()]
     assert lectures, "no lecture .py files found"
     found = [msg for py in lectures for msg in long_code_lines(py, limit)]
     assert not found, "code lines a student would see wrapped:\n" + "\n".join(found)

@@ -12,8 +12,8 @@ import warnings
 
 import pytest
 
-from coursekit.notebooks import (CHECK_TAG, execute, header_problems, in_sync, lecture_stems, notebooks_dir,
-                                 write_regression_notebook)
+from coursekit.notebooks import (CHECK_TAG, execute, header_problems, in_sync, lecture_matches, lecture_number,
+                                 lecture_stems, notebooks_dir, write_regression_notebook)
 from coursekit.paths import repo_root
 
 STEMS = lecture_stems()
@@ -24,6 +24,20 @@ SMOKE_GUARD_S = 600  # only a hang or a profile gone wrong takes this long, howe
 
 def test_lectures_exist():
     assert STEMS, "no notebooks/NN_*.py found"
+
+
+def test_a_second_notebook_of_a_lecture_is_found_and_selected_by_its_own_number(tmp_path, monkeypatch):
+    import coursekit.notebooks as nbmod
+
+    for name in ("09b_stacked.py", "09_failure.py", "10_next.py", "helper.py", "9_short.py", "09B_upper.py"):
+        (tmp_path / name).write_text("")
+    monkeypatch.setattr(nbmod, "notebooks_dir", lambda: tmp_path)
+    assert nbmod.lecture_stems() == ["09_failure", "09b_stacked", "10_next"]
+    assert [lecture_number(s) for s in nbmod.lecture_stems()] == ["09", "09b", "10"]
+    assert lecture_matches("09_failure", "09") and not lecture_matches("09b_stacked", "09")
+    assert lecture_matches("09b_stacked", "09b") and not lecture_matches("09_failure", "09b")
+    assert lecture_matches("09_failure", "09_fail") and lecture_matches("09b_stacked", "09b_stacked")
+    assert not lecture_matches("10_next", "1")
 
 
 @pytest.fixture(scope="session")
@@ -43,8 +57,8 @@ def smoke_run(smoke_runs, request):
 @pytest.mark.parametrize("stem", STEMS)
 def test_pair_in_sync(stem):
     nb = notebooks_dir() / f"{stem}.ipynb"
-    assert nb.exists(), f"{nb.name} is missing: python -m coursekit publish {stem[:2]}"
-    assert in_sync(stem), f"{stem}.ipynb differs from {stem}.py: python -m coursekit publish {stem[:2]}"
+    assert nb.exists(), f"{nb.name} is missing: python -m coursekit publish {lecture_number(stem)}"
+    assert in_sync(stem), f"{stem}.ipynb differs from {stem}.py: python -m coursekit publish {lecture_number(stem)}"
 
 
 @pytest.mark.parametrize("stem", STEMS)
