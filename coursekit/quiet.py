@@ -19,10 +19,17 @@ file descriptor 2 at a pipe, and a background thread copies every line to the or
 error except the known, harmless ones listed in :data:`NOISE` (TensorFlow's INFO/WARNING lines
 and a short list of ERROR lines that are not errors). Anything else, a real C++ error
 included, is still shown. It also sets ``TF_CPP_MIN_LOG_LEVEL=2`` unless it is set.
+
+One Python warning is dropped too (:class:`KerasRetracingFilter`): TensorFlow's "N out of the
+last M calls to <function ...multi_step_on_iterator> triggered tf.function retracing". Keras
+makes a new training function for every model it fits, and TensorFlow counts them together, so a
+lecture that trains several fresh models in a row (judges, ablations) sees this warning although
+nothing retraces needlessly. Retracing warnings about any other function are still shown.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -50,6 +57,18 @@ NOISE = re.compile(
     rf"|{_E}oneDNN supports DT_INT32 only on platforms with AVX-512"
     r")"
 )
+
+#: Keras' own per-model training/evaluation functions, whose retracing warnings are dropped.
+KERAS_STEP_FUNCTIONS = re.compile(r"calls to <function [\w.<>]*\.(?:multi|one)_step_on_(?:iterator|data)\b")
+
+
+class KerasRetracingFilter(logging.Filter):
+    """Drops TensorFlow's retracing warning when it is about Keras' per-model step functions."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and KERAS_STEP_FUNCTIONS.search(message))
+
 
 _lock = threading.Lock()
 _filter_thread = None
@@ -114,3 +133,6 @@ def quiet_tensorflow() -> None:
     import tensorflow as tf
 
     tf.config.list_physical_devices("GPU")  # the cuInit message comes with the first device query
+    logger = tf.get_logger()
+    if not any(isinstance(f, KerasRetracingFilter) for f in logger.filters):
+        logger.addFilter(KerasRetracingFilter())

@@ -67,3 +67,22 @@ def test_importing_tensorflow_quietly_prints_nothing():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "3.0"
     assert text_problems(proc.stderr) == [], proc.stderr
+
+
+def _record(message: str):
+    import logging
+
+    return logging.LogRecord("tensorflow", logging.WARNING, __file__, 1, message, None, None)
+
+
+def test_keras_retracing_warning_is_dropped_and_others_kept():
+    from coursekit.quiet import KerasRetracingFilter
+
+    keep = KerasRetracingFilter().filter
+    keras_fit = ("5 out of the last 14 calls to <function TensorFlowTrainer._make_function.<locals>."
+                 "multi_step_on_iterator at 0x7fdf446c7060> triggered tf.function retracing. Tracing is expensive")
+    keras_eval = keras_fit.replace("multi_step_on_iterator", "one_step_on_data")
+    users = keras_fit.replace("TensorFlowTrainer._make_function.<locals>.multi_step_on_iterator", "my_train_step")
+    assert not keep(_record(keras_fit)) and not keep(_record(keras_eval))
+    assert keep(_record(users))  # a student's own function retracing is worth seeing
+    assert keep(_record("multi_step_on_iterator is slow"))  # other warnings about it stay
