@@ -14,7 +14,7 @@ import tensorflow as tf
 from _disconnect import Interrupt, InterruptAfter
 from coursekit import training
 from coursekit.gan.cyclegan import (TERMS, CycleGAN, ImagePool, cycle_loss, identity_loss, lsgan_discriminator_loss,
-                                    lsgan_generator_loss)
+                                    lsgan_generator_loss, unpaired_dataset)
 from coursekit.gan.patchgan import patchgan_discriminator
 from coursekit.gan.unet import unet_generator
 
@@ -309,13 +309,35 @@ def test_fit_resume_and_load_restore_four_networks_four_optimizers_and_the_pools
     np.testing.assert_array_equal(loaded.translate_ab(a), resumed.translate_ab(a))
 
 
+def test_unpaired_dataset_shuffles_each_domain_on_its_own_every_epoch():
+    a = constant_images(np.arange(10))  # values 0..9
+    b = constant_images(np.arange(100, 107))  # 7 images: 3 full batches of 2
+    ds = unpaired_dataset(a, b, batch_size=2, seed=0)
+    epochs = [[(x.numpy()[:, 0, 0, 0], y.numpy()[:, 0, 0, 0]) for x, y in ds] for _ in range(2)]
+    for epoch in epochs:
+        assert len(epoch) == 3 and all(len(x) == 2 and len(y) == 2 for x, y in epoch)  # full batches only
+        a_seen = np.concatenate([x for x, _ in epoch])
+        b_seen = np.concatenate([y for _, y in epoch])
+        assert len(set(a_seen)) == 6 and set(a_seen) <= set(range(10))  # no repeats within an epoch
+        assert len(set(b_seen)) == 6 and set(b_seen) <= set(range(100, 107))
+    pairs = [{(float(u), float(v)) for x, y in epoch for u, v in zip(x, y)} for epoch in epochs]
+    assert pairs[0] != pairs[1]  # new partners every epoch
+    for bad in (0, 8, 2.5):
+        with pytest.raises(ValueError, match="batch_size"):
+            unpaired_dataset(a, b, batch_size=bad)
+    with pytest.raises(ValueError, match="b must be"):
+        unpaired_dataset(a, b[0], batch_size=2)
+
+
 def test_fit_checks_the_data_and_translate_checks_its_input():
     model = small_cyclegan(0, identity_weight=0.0)
     a = np.zeros((4, *IMG), "float32") - 0.5
+    with pytest.raises(ValueError, match="unpaired_dataset"):
+        model.fit(a, a, verbose=0)  # two arrays would be a fixed pairing
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        model.fit(a, np.full((4, *IMG), 0.5, "float32"), verbose=0)
+        model.fit(unpaired_dataset(a, np.full((4, *IMG), 0.5, "float32"), 2), verbose=0)
     with pytest.raises(ValueError, match="shape"):
-        model.fit(a, np.zeros((4, 8, 8, 3), "float32"), verbose=0)
+        model.fit(unpaired_dataset(a, np.zeros((4, 8, 8, 3), "float32"), 2), verbose=0)
     with pytest.raises(ValueError, match=r"\(a, b\) tuples"):
         model.fit(tf.data.Dataset.from_tensor_slices(a).batch(2), verbose=0)
     with pytest.raises(ValueError, match="different optimizer objects"):

@@ -30,6 +30,8 @@ discriminator that only ever sees the newest generator's output chases it around
 sees older fakes keeps penalising the modes the generator left. Order of one step, as in the
 paper's code: generators' update first, then the discriminators' on the (pooled) fakes of the
 same forward pass.
+
+Training data: :func:`unpaired_dataset` shuffles each domain on its own, every epoch.
 """
 
 from __future__ import annotations
@@ -79,6 +81,38 @@ def identity_loss(real, same):
     """``mean|real - same|``: an image against its translation into its own domain, e.g. ``b`` vs ``g_ab(b)``."""
     real, same = _same_shape(real, same, "identity_loss")
     return ops.mean(ops.abs(real - same))
+
+
+def unpaired_dataset(a, b, batch_size: int, seed: Optional[int] = None) -> tf.data.Dataset:
+    """A ``tf.data.Dataset`` of unpaired batches ``(a, b)`` for :meth:`CycleGAN.fit`.
+
+    Each domain is shuffled **on its own, anew every epoch**, so an image of A meets a different
+    image of B each time (``fit(a, b)`` on two arrays would keep ``a[i]`` with ``b[i]`` in every
+    epoch: a fixed pairing, which :meth:`CycleGAN.fit` refuses). Batches are full
+    (``drop_remainder``): ``min(len(a), len(b)) // batch_size`` steps per epoch, the number to
+    use for :class:`coursekit.gan.schedules.LinearDecay`. A resumed run restarts the shuffle
+    sequence (a restarted kernel builds a new dataset), so it is not bit-identical to an
+    uninterrupted one.
+
+    Args:
+        a, b: ``(N_A, H, W, C_A)`` and ``(N_B, H, W, C_B)`` images in ``[-1, 1]``; the counts may differ.
+        batch_size: images of each domain per batch (at most ``min(N_A, N_B)``).
+        seed: seed of the two shuffles (``None``: different every run).
+    """
+    a, b = np.asarray(a, "float32"), np.asarray(b, "float32")
+    for x, side in ((a, "a"), (b, "b")):
+        if x.ndim != 4 or len(x) == 0:
+            raise ValueError(f"{side} must be a non-empty array of images (N, H, W, C), got shape {x.shape}")
+    if isinstance(batch_size, bool) or int(batch_size) != batch_size or not 1 <= batch_size <= min(len(a), len(b)):
+        raise ValueError(f"batch_size must be an integer in [1, {min(len(a), len(b))}] (the smaller domain's "
+                         f"{min(len(a), len(b))} images make at least one full batch), got {batch_size!r}")
+
+    def shuffled(x, offset):
+        return (tf.data.Dataset.from_tensor_slices(x)
+                .shuffle(len(x), seed=None if seed is None else int(seed) + offset, reshuffle_each_iteration=True)
+                .batch(int(batch_size), drop_remainder=True))
+
+    return tf.data.Dataset.zip((shuffled(a, 0), shuffled(b, 1))).prefetch(tf.data.AUTOTUNE)
 
 
 class ImagePool(keras.layers.Layer):
@@ -297,6 +331,17 @@ class CycleGAN(TranslationGAN):
         a, b = self._unpack(data)
         g_losses, fake_a, fake_b = self._generator_pass(a, b, training=False)
         return self._update_trackers({**self.discriminator_losses(a, b, fake_a, fake_b), **g_losses})
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """``fit(dataset)`` on a ``tf.data.Dataset`` of unpaired ``(a, b)`` batches, e.g. from :func:`unpaired_dataset`.
+
+        Two arrays are refused: Keras would batch ``a[i]`` with ``b[i]`` in every epoch.
+        """
+        if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            raise ValueError("CycleGAN.fit takes a tf.data.Dataset of unpaired (a, b) batches, not two arrays (Keras "
+                             "would keep a[i] with b[i] in every batch, a fixed pairing); build it with "
+                             "coursekit.gan.cyclegan.unpaired_dataset(a, b, batch_size, seed)")
+        return super().fit(x, y, *args, **kwargs)
 
     def translate_ab(self, a, batch_size: int = 256) -> np.ndarray:
         """``g_ab(a)`` as numpy, in inference mode: images of A in ``[-1, 1]`` -> images of B."""
