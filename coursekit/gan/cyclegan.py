@@ -312,18 +312,16 @@ class CycleGAN(TranslationGAN):
         """Update both generators on ``g_loss``, then each discriminator on real vs pooled fakes."""
         self._require_compiled()
         a, b = self._unpack(data)
-        with tf.GradientTape(persistent=True) as g_tape:
+        with tf.GradientTape() as g_tape:
             g_losses, fake_a, fake_b = self._generator_pass(a, b, training=True)
-        self._apply("g_ab_optimizer", g_tape, g_losses["g_loss"])
-        self._apply("g_ba_optimizer", g_tape, g_losses["g_loss"])
-        del g_tape
+        self._apply(g_tape, g_losses["g_loss"], "g_ab_optimizer", "g_ba_optimizer")
         pooled_a = self.pool_a(ops.stop_gradient(fake_a))
         pooled_b = self.pool_b(ops.stop_gradient(fake_b))
-        with tf.GradientTape(persistent=True) as d_tape:
+        with tf.GradientTape() as d_tape:
             d_losses = self.discriminator_losses(a, b, pooled_a, pooled_b, training=True)
-        self._apply("d_a_optimizer", d_tape, d_losses["d_a_loss"])
-        self._apply("d_b_optimizer", d_tape, d_losses["d_b_loss"])
-        del d_tape
+            # d_a's loss does not depend on d_b's weights and vice versa: one backward pass of the sum
+            d_sum = d_losses["d_a_loss"] + d_losses["d_b_loss"]
+        self._apply(d_tape, d_sum, "d_a_optimizer", "d_b_optimizer")
         return self._update_trackers({**d_losses, **g_losses})
 
     def test_step(self, data):

@@ -123,9 +123,14 @@ class TranslationGAN(keras.Model):
     save_own_variables = GAN.save_own_variables
     load_own_variables = GAN.load_own_variables
 
-    def _apply(self, optimizer_key: str, tape, loss) -> None:
-        variables = getattr(self, self.OPTIMIZERS[optimizer_key]).trainable_variables
-        getattr(self, optimizer_key).apply_gradients(zip(tape.gradient(loss, variables), variables))
+    def _apply(self, tape, loss, *optimizer_keys: str) -> None:
+        """One backward pass of ``loss``; each named optimizer updates its own network with its share."""
+        groups = [getattr(self, self.OPTIMIZERS[key]).trainable_variables for key in optimizer_keys]
+        grads = tape.gradient(loss, [v for group in groups for v in group])
+        start = 0
+        for key, variables in zip(optimizer_keys, groups):
+            getattr(self, key).apply_gradients(zip(grads[start:start + len(variables)], variables))
+            start += len(variables)
 
     # --- data ---------------------------------------------------------------------------
     def _unpack(self, data):
@@ -284,9 +289,9 @@ class Pix2Pix(TranslationGAN):
                 with tf.GradientTape() as d_tape:
                     d_loss, real_logits, fake_logits = self.discriminator_losses(
                         a, b, ops.stop_gradient(fake), training=True)
-                self._apply("d_optimizer", d_tape, d_loss)
+                self._apply(d_tape, d_loss, "d_optimizer")
             losses = self.generator_losses(a, b, fake, training=True)
-        self._apply("g_optimizer", g_tape, losses["g_loss"])
+        self._apply(g_tape, losses["g_loss"], "g_optimizer")
         return self._update_trackers({"d_loss": d_loss, **losses, **self._accuracies(real_logits, fake_logits)})
 
     def test_step(self, data):
