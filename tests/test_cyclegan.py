@@ -167,6 +167,29 @@ def test_zero_weight_removes_the_term_and_its_computation(batch, weights, absent
     assert everything["g_loss"] == pytest.approx(total, rel=1e-5)
 
 
+def test_one_train_step_is_plain_gradient_descent_on_each_networks_own_loss(batch):
+    """With SGD, every network moves by -lr x the gradient of its loss: both generators on g_loss, each
+    discriminator on its LSGAN loss for the fakes made before the generators' update (the pool, still
+    filling, hands them back unchanged)."""
+    a, b = batch
+    model = known_cyclegan()
+    lr = 0.1
+    model.compile(*[keras.optimizers.SGD(lr) for _ in range(4)])
+    nets = {key: getattr(model, key) for key in ("g_ab", "g_ba", "d_a", "d_b")}
+    before = {key: [v.numpy().copy() for v in net.trainable_variables] for key, net in nets.items()}
+    with tf.GradientTape(persistent=True) as tape:
+        g_loss = model.generator_losses(a, b, training=True)["g_loss"]
+        d = model.discriminator_losses(a, b, model.g_ba(b), model.g_ab(a), training=True)
+    want = {key: tape.gradient(g_loss, nets[key].trainable_variables) for key in ("g_ab", "g_ba")}
+    want["d_a"] = tape.gradient(d["d_a_loss"], nets["d_a"].trainable_variables)
+    want["d_b"] = tape.gradient(d["d_b_loss"], nets["d_b"].trainable_variables)
+    model.train_step((tf.constant(a), tf.constant(b)))
+    for key, net in nets.items():
+        for old, grad, var in zip(before[key], want[key], net.trainable_variables):
+            np.testing.assert_allclose(var.numpy(), old - lr * grad.numpy(), rtol=1e-5, atol=1e-7, err_msg=key)
+        assert not np.allclose(before[key][0], net.trainable_variables[0].numpy())
+
+
 def test_bad_weights_networks_and_shapes_are_refused():
     for bad in (-1.0, float("nan"), float("inf"), "10", True):
         with pytest.raises(ValueError, match="cycle_weight"):
