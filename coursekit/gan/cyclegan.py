@@ -251,7 +251,8 @@ class CycleGAN(TranslationGAN):
                 raise ValueError(f"{name} must take images of {side} {tuple(x.shape[1:])}: {str(err)[:300]}") from err
             if isinstance(out, (list, tuple)) or out.shape[0] != 2:
                 raise ValueError(f"{name} must output one score map per image (B, ...), got {out}")
-            if getattr(d.layers[-1], "activation", None) is keras.activations.sigmoid:
+            last = d.layers[-1] if getattr(d, "layers", None) else None
+            if getattr(last, "activation", None) is keras.activations.sigmoid:
                 raise ValueError(f"{name} must output raw scores for the least-squares loss, but its last layer has "
                                  "activation='sigmoid'; remove it")
         if self.identity_weight > 0 and self.a_shape != self.b_shape:
