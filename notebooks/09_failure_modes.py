@@ -29,8 +29,8 @@
 #    **convergence failure** on purpose, watch them in the samples and the curves, and cure them
 #    with the **Wasserstein loss with gradient penalty** (WGAN-GP) and **packing** (PacGAN),
 #    over several seeds, beside the papers' published tables.
-# 2. **Stacked MNIST** (1,000 modes): *not done yet* in this version of the lecture (see the
-#    note in section 2).
+# 2. **Stacked MNIST** (1,000 modes): the same question on images, in the companion notebook
+#    [09b_stacked_mnist](09b_stacked_mnist.ipynb) (see the pointer in section 2).
 # 3. **Reading the curves**: one rule for "the discriminator has won", consistent with label
 #    smoothing and the non-saturating loss, drawn by `coursekit.plotting.plot_gan_history`.
 # 4. **Measuring a generative model**: the 24 measures of the source material in one table, the
@@ -43,7 +43,7 @@
 # | profile | where | time |
 # | --- | --- | --- |
 # | `smoke` | CI | under two minutes (numbers not meaningful) |
-# | `cpu` | laptop, 2 cores | **387 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 5.0) |
+# | `cpu` | laptop, 2 cores | **216 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 2.1) |
 # | `gpu` | Colab GPU | not measured yet |
 
 # %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
@@ -548,12 +548,13 @@ print("wall time per method (all seeds, both mixtures): "
 # - **Few seeds.** With 3 seeds the standard errors are rough; the per-seed numbers are printed.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## 2 (continued). Stacked MNIST: not done yet
+# ## 2 (continued). Stacked MNIST: in notebook 09b
 #
-# The issue plans a second laboratory: three MNIST digits stacked as the channels of one image
-# (1,000 modes, counted with the course's MNIST classifier) with a DCGAN and the cured variants
+# The second laboratory, on images, is the companion notebook
+# [09b_stacked_mnist](09b_stacked_mnist.ipynb): three MNIST digits stacked as the channels of one
+# image (1,000 modes, counted with the course's MNIST classifier), a DCGAN and the cured variants
 # beside the published rows (DCGAN 99 modes / KL 3.4 in VEEGAN Table 2; PacDCGAN2 1,000 modes /
-# KL 0.06 in PacGAN Table 2). **This part is not written yet**; exercise 6 sketches it.
+# KL 0.06 in PacGAN Table 2), with the training budget beside every number.
 #
 # ## 4. Measuring a generative model
 #
@@ -742,10 +743,10 @@ fig
 #
 # No single number sees every failure: report several, always beside the real floor.
 #
-# ### "GANs are sharper but less diverse": not done yet
+# ### "GANs are sharper but less diverse": in notebook 09b
 #
-# The planned comparison of the course's VAE (lecture 03) and GAN (lecture 05) by precision and
-# recall on the same features is **not written yet**. Exercise 5 gives the recipe.
+# The comparison of a VAE (lecture 03) and a GAN (lecture 05) by precision and recall on the same
+# features, beside the real-data floor, is section 4 of [09b_stacked_mnist](09b_stacked_mnist.ipynb).
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Quiz
@@ -819,11 +820,10 @@ fig
 # 4. `coursekit.gan.penalties.r1_penalty` is the R1 penalty of Mescheder et al. (2018). Add it to
 #    the GAN's discriminator loss in a subclass of `GAN` (override `discriminator_step`) with
 #    $\gamma = 1$ and compare with PacGAN2 on the grid.
-# 5. VAE against GAN: score 2,000 samples of lecture 03's VAE and lecture 05's GAN with the same
-#    scorer: precision, recall, F1 and the 1-NN accuracy. Which one is "sharper", which one "more
-#    diverse"?
-# 6. Stacked MNIST: build 3-channel images from three random digits, count the 1,000 triples with
-#    the scorer applied per channel, and train lecture 06's DCGAN and a packed version on it.
+# 5. VAE against GAN: notebook 09b compares them by precision and recall. Add the 1-NN accuracy
+#    and KID of this lecture to its table: do they rank the two models the same way?
+# 6. Stacked MNIST (notebook 09b): add the 4-unit "mode collapse" generator of section 2 to its
+#    DCGAN comparison (`width=4` in its `build_generator`) and count the modes it covers.
 
 # %% [markdown] slideshow={"slide_type": "skip"}
 # ## Run card
