@@ -42,7 +42,7 @@
 # | profile | where | time |
 # | --- | --- | --- |
 # | `smoke` | CI | under two minutes (numbers not meaningful) |
-# | `cpu` | laptop, 2 cores | **663 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 2.4) |
+# | `cpu` | laptop, 2 cores | **703 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 2.4) |
 # | `gpu` | Colab GPU | not measured yet |
 
 # %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
@@ -232,9 +232,12 @@ print(f"share of pixels that the recolouring changes by more than 0.1: {hair_sha
 # local texture and sharpness. pix2pix's discriminator is **conditional**: it sees the input
 # $a$ beside the output, so "a sharp face with the wrong hair for this input" is a fake.
 #
-# $$\mathcal{L}_{pix2pix}(G, D) = \mathbb{E}_{a,b}\big[\log D(a, b)\big] +
+# $$G^* = \arg\min_G \max_D \; \mathbb{E}_{a,b}\big[\log D(a, b)\big] +
 # \mathbb{E}_{a}\big[\log(1 - D(a, G(a)))\big] + \lambda_{L1}\, \mathbb{E}_{a,b}\big[\lVert b - G(a) \rVert_1\big],
 # \qquad \lambda_{L1} = 100.$$
+#
+# As in lecture 05, $G$ in practice minimises the non-saturating $-\log D(a, G(a))$ (`g_adv`
+# below), and the L1 term is a mean over pixels and channels.
 
 # %% slideshow={"slide_type": "subslide"} tags=["nbval-check-output"]
 face_shape = faces.a_train.shape[1:]
@@ -249,7 +252,11 @@ print(describe(demo_g, only_with_parameters=True))
 # $(k - 1)$ times the product of the strides before it. The paper's discriminator (three
 # stride-2 and two stride-1 $4 \times 4$ convolutions) sees $70 \times 70$ pixels of a 256-pixel
 # image, about a quarter of its width. On our 32-pixel faces we use one stride-2 layer instead
-# of three, so that each patch is again a part of the face, not the whole image.
+# of three, so that each patch covers half the image's width (16 of 32 pixels), not the whole
+# image. In the table, `jump` is the product of the strides up to and including that layer: the
+# *next* layer widens the window by $(k - 1)$ times it. (Our convolutions pad with `same`, so
+# the map of logits is larger than in the paper's code, which gets a $30 \times 30$ map at
+# 256 pixels with the same $70 \times 70$ field.)
 
 # %% slideshow={"slide_type": "subslide"} tags=["nbval-check-output"]
 PATCH_LAYERS = {32: 1, 64: 2, 128: 3}  # stride-2 layers of the PatchGAN for each image size
@@ -355,6 +362,11 @@ print("LSGAN D loss, D says 0.5 everywhere (undecided):       ",
 #   of the newest fakes and older ones, so they do not chase the generator's latest move and
 #   oscillate (Shrivastava et al., 2017).
 # - **Learning-rate decay**: constant for the first half of training, then linearly to zero.
+# - **The generators**: the paper's CycleGAN generator is a ResNet (two stride-2 downsamplings,
+#   6 residual blocks at 128 px or 9 at 256 px, two upsamplings), not a U-Net. Here both methods
+#   share the U-Net of section 2 (with instance normalisation), so that the comparison with
+#   pix2pix changes only the losses and the data. The U-Net's skips make keeping the input's
+#   layout easy (sections 5 and 6).
 
 # %% slideshow={"slide_type": "subslide"}
 pool = ImagePool(pool_size=4, seed=SEED)
@@ -366,6 +378,11 @@ schedule = LinearDecay(2e-4, total_steps=100, constant_steps=50)
 print("learning rate at steps 0, 50, 75, 100:", [f"{float(schedule(s)):.1e}" for s in (0, 50, 75, 100)])
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
+# While the pool fills, every fake is stored and passed on. Once it is full, each new fake is,
+# with probability 1/2, swapped for a random stored one: the discriminator gets the old image
+# and the new one takes its place in the pool. So step 2 above can show an old 1 beside a new 2.
+
+# %% [markdown]
 # The training step (`CycleGAN.train_step`), one batch of A images and one of B images:
 #
 # 1. translate both ways and back: $\hat b = G(a)$, $\hat a = F(b)$, $F(\hat b)$, $G(\hat a)$,
@@ -451,14 +468,17 @@ plotting.image_grid(np.concatenate([faces.a_test[show], translated["CycleGAN"][s
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. Scores against the ground truth
 #
-# Every translator on the same held-out pairs. Three more columns say *what* was translated:
+# Every translator on the same held-out pairs. Four more columns say *what* was translated:
 # three independent classifiers (`coursekit.metrics.train_scorer`) trained on real faces of
-# both domains with their attributes (all six hair colours), judging the translations:
+# both domains with their attributes (all six hair colours) judge the translations, and one
+# distance compares them with real B faces:
 #
 # - **hair right**: the hair has the colour the rule asks for (the translation happened);
 # - **eyes kept**, **style kept**: eye colour and hair style of the input survived (content kept);
 # - **FD**: Fréchet distance between the translations and real B faces, in the hair judge's
 #   features, beside the real-data floor (real B training faces against the real B test faces).
+#   These features were trained to tell hair colours, so this FD mostly sees hair colour; it is
+#   blind to grain that leaves the hair readable.
 
 # %% slideshow={"slide_type": "subslide"}
 def judge_data(attribute):
@@ -501,22 +521,24 @@ for name, s in table.items():
 ratio = table["CycleGAN"]["pixel_accuracy"] / table["pix2pix"]["pixel_accuracy"]
 print(f"\nCycleGAN / pix2pix, pixel accuracy: {table['CycleGAN']['pixel_accuracy']:.3f} / "
       f"{table['pix2pix']['pixel_accuracy']:.3f} = {ratio:.2f}   "
-      f"(the paper, FCN per-pixel accuracy on Cityscapes photo->labels: 0.52 / 0.71 = {0.52 / 0.71:.2f})")
+      f"(the paper, FCN per-pixel accuracy on Cityscapes labels->photo: 0.52 / 0.71 = {0.52 / 0.71:.2f})")
 print(f"CycleGAN / pix2pix, SSIM: {table['CycleGAN']['ssim'] / table['pix2pix']['ssim']:.2f}")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **Which dye did CycleGAN learn?** The two unpaired sets say that A has black, brown and blonde
 # hair and B has blue, red and pink, a third each. They do not say *which* natural colour
 # becomes which dye: all six matchings fit the two sets equally well, and only the pairs (which
-# pix2pix has) rule five of them out. The hair judge tells us which one each model chose:
+# pix2pix has) rule five of them out. The hair judge tells us which one each model chose (only
+# the three dye columns are printed; a row sums to less than 1 when the judge reads a natural,
+# undyed colour in some translations):
 
-# %% slideshow={"slide_type": "fragment"}
+# %% slideshow={"slide_type": "subslide"}
 source_hair = faces.labels_a_test["hair_colour"]
 dyes = sorted(set(faces.labels_b_test["hair_colour"].tolist()))
 print("rows: natural hair of the input; columns: hair colour of the translation (hair judge), share of faces")
 for name in ("pix2pix", "CycleGAN", "no cycle loss", "no identity loss"):
     pred = judges["hair_colour"].probs(translated[name]).argmax(axis=1)
-    print(f"{name}:{'':12s}" + "".join(f"{hair[d]:>7s}" for d in dyes))
+    print(f"{name + ':':24s}" + "".join(f"{hair[d]:>7s}" for d in dyes))
     for c in sorted(set(source_hair.tolist())):
         row = [np.mean(pred[source_hair == c] == d) for d in dyes]
         print(f"  {hair[c]:>6s} (rule: {HAIR_MAP[hair[c]]:>4s})   " + "".join(f"{v:7.2f}" for v in row))
@@ -535,11 +557,14 @@ for name in ("pix2pix", "CycleGAN", "no cycle loss", "no identity loss"):
 # - **Without the cycle loss** the identity term still keeps most of each face, but nothing
 #   ties *which* dye goes with which input, and the matching comes out wrong (the matrices
 #   above): the hair column drops.
-# - **Without the identity loss** any pair of colour changes that undo each other satisfies the
-#   cycle: the background and skin drift (the error on the pixels that should not change, below,
-#   and a Fréchet distance far from the floor), and the dye matching changes too. With it,
-#   CycleGAN chose the matching of the rule, which is also the one that changes colours least;
-#   a generator that is pushed to leave B images alone tends to change A images little as well.
+# - **Without the identity loss** nothing anchors the colours of what should stay: the pixels
+#   the rule leaves alone get noisier (below; there is no systematic colour cast, the mean
+#   shift of every channel is small), the Fréchet distance is far from the floor, and the hair
+#   mapping is no longer even a matching: two natural colours come out red. Yet the cycle loss
+#   is met nearly as well as with the identity term, so the red must still carry which natural
+#   colour it came from: a first glimpse of the hiding of section 6. With the identity term,
+#   CycleGAN chose the matching of the rule; a plausible reason, not measured here, is that the
+#   identity term favours the matching that changes colours least.
 # - **Eyes**: every translator, pix2pix included, often loses the eye colour. At 32 pixels the
 #   iris is a few pixels, which the L1 and cycle losses weigh little. "Content kept" has to be
 #   measured attribute by attribute.
@@ -619,11 +644,13 @@ print("ms per step:", {k: round(v) for k, v in digit_ms.items()})
 # **Reading it.** Each judge is near-perfect on real digits of its own domain but much weaker on
 # the other domain (the copy row): the domains really differ. Translating the 8x8 digits into
 # MNIST style makes them readable to the MNIST judge well above the copy row; translating MNIST
-# into the blocky style helps the 8x8 judge little. The adversarial-only model keeps the digits
-# about as well as the full CycleGAN in this run: the U-Net's skip connections make "keep the
-# strokes, change the style" the easiest thing to learn, so at this budget the content did not
-# drift. What drifted on the faces was different: *which* of several equally plausible outputs
-# to choose (the dye matching), which skip connections do not settle and the cycle loss does.
+# into the blocky style does not help the 8x8 judge at all. The adversarial-only model keeps the
+# digits as well as the full CycleGAN in this run: the U-Net's skip connections make "keep the
+# strokes, change the style" the easiest thing to learn, so at this budget the cycle loss
+# bought no measurable content. Both still lose much of it from A to B: fewer than half of
+# those translations read as their digit. What went wrong on the faces without the cycle loss
+# was different: *which* of several equally plausible outputs to choose (the dye matching),
+# which skip connections do not settle and the cycle loss does.
 
 # %% slideshow={"slide_type": "subslide"}
 pick = np.concatenate([np.flatnonzero(ya == d)[:1] for d in range(10)])
@@ -691,6 +718,10 @@ print(f"hair colour (6 classes, chance {1 / 6:.3f}) read from:")
 print(f"  real line art, by a judge trained on real line art:  {real_sketch_acc:.3f}")
 print(f"  the fake line art G(a), by a judge trained on G(a):  {fake_sketch_acc:.3f}")
 print(f"  the round trip F(G(a)), by the hair judge:            {back_acc:.3f}")
+noisy = np.clip(fake_sketch + 0.1 * np.random.default_rng(SEED).standard_normal(fake_sketch.shape), -1, 1)
+noisy_back = from_tanh_range(sketch_model.translate_ba(noisy.astype("float32")))
+print(f"  the round trip from G(a) + noise of std 0.1:          "
+      f"{np.mean(judges['hair_colour'].probs(noisy_back).argmax(axis=1) == sk_hair):.3f}")
 for name, images in (("real line art", sketches.b_test), ("fake line art G(a)", fake_sketch01)):
     chroma = images.max(axis=-1) - images.min(axis=-1)
     print(f"chroma of {name:18s}: mean {chroma.mean():.4f}, pixels above 0.1: {np.mean(chroma > 0.1):.3f}")
@@ -729,8 +760,10 @@ for task, model, a, b in (("sketches", sketch_model, sa_test, to_tanh_range(sket
 # from real line art: the fake drawings carry more than line art does. Look at the grid: $G$
 # inks dark hair as solid black and sprinkles coloured specks over a drawing that should be
 # grey (the chroma line), both channels that the line-art discriminator tolerates. In this run
-# the code is *not* a faint pattern: noise of 0.1 barely changes the round trip, no more than
-# it changes $F$ anyway. Chu et al. found the code of a fully trained CycleGAN (aerial photos to
+# the code is *not* a faint pattern: noise of std 0.1 (in $[-1, 1]$ units, 0.05 of the
+# $[0, 1]$ range) raises the round-trip error of the sketches by about a thousandth, less than
+# it moves $F$'s output on a real line drawing, and the round trip keeps the hair colour (the
+# last line of evidence 1). Chu et al. found the code of a fully trained CycleGAN (aerial photos to
 # maps) in a faint, nearly invisible signal; exercise 4 asks whether a longer run here moves
 # towards one. The cure
 # is not in the losses of this lecture: weaker cycle weights, noise added to $G(a)$ during
@@ -741,8 +774,8 @@ for task, model, a, b in (("sketches", sketch_model, sa_test, to_tanh_range(sket
 #
 # With `PHOTOS = True` (the `gpu` default) the same CycleGAN trains on the paper's horse2zebra
 # photos (1,067 horses and 1,334 zebras for training), downloaded once through the course's
-# checksummed cache. There is no ground truth here: we show translations and the discriminators'
-# curves. Offline, the loader says so and the lecture goes on with the faces above.
+# checksummed cache. There is no ground truth here: we show the translations of six test
+# horses. Offline, the loader says so and the lecture goes on with the faces above.
 
 # %% slideshow={"slide_type": "subslide"}
 photos = None
@@ -767,13 +800,14 @@ if photos is not None:
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Quiz
 #
-# **1.** The CycleGAN below computes its B cycle term as `cycle_loss(b, g_ab(g_ba(a)))`. What
-# does it train, and why does the error not stop training from "working"?
+# **1.** Suppose a CycleGAN implementation computes its B cycle term as
+# `cycle_loss(b, g_ab(g_ba(a)))`. What does it train, and why does the error not stop training
+# from "working"?
 #
 # <details><summary>Answer</summary>
 #
-# It asks $G(F(a))$, an A image sent to B's generator after $F$, which is fed an A image it was
-# never meant to take, to look like an unrelated B image $b$. The term is still an L1 loss that
+# It feeds an A image to $F$ (which is meant for B images), passes the result through $G$, and
+# asks that $G(F(a))$ match an unrelated B image $b$. The term is still an L1 loss that
 # can be lowered (e.g. by making both generators produce an average face), so the losses fall
 # and the pictures look plausible, but the B round trip is no longer constrained: $F$ is free
 # to forget the content of B images. Only a measurement against the truth (or a unit test with
@@ -804,14 +838,15 @@ if photos is not None:
 # on images of any size.
 # </details>
 #
-# **4.** Copying the input scores well on PSNR and SSIM in section 4. Why is it still a bad
-# translator, and which column shows it?
+# **4.** Copying the input beats every CycleGAN on MAE, pixel accuracy and SSIM in section 4.
+# Why is it still a bad translator, and which columns show it?
 #
 # <details><summary>Answer</summary>
 #
 # Most pixels (everything but the hair) should not change, so doing nothing is right there:
 # per-pixel scores reward it. The **hair** column (an independent classifier's judgement of the
-# attribute that should change) is the one that says the translation did not happen. A
+# attribute that should change) is the one that says the translation did not happen (0.00 for
+# copying); so does the FD column, far from the real-data floor. A
 # translation score needs both kinds of column: faithful where nothing should change, changed
 # where it should.
 # </details>
@@ -829,17 +864,22 @@ if photos is not None:
 # - Score translations against ground truth when you can (per-pixel error, pixel accuracy,
 #   PSNR, SSIM), and with independent classifiers for what must change and what must stay.
 #   Copying the input is the baseline to beat; pix2pix is the paired upper bound.
-# - The ablations show what each term does: without the cycle term content drifts, without the
-#   identity term colours may shift.
-# - Cycle consistency can be satisfied dishonestly, by hiding information in faint patterns.
+# - The ablations show what each term does. Without the cycle term the dye matching comes out
+#   wrong; without the identity term the untouched pixels get noisier and two natural colours
+#   collapse onto one dye. On the digits, dropping both terms cost no measurable content at this
+#   budget: the U-Net's skips already keep the strokes.
+# - Cycle consistency can be satisfied dishonestly, by hiding information in the translation.
+#   Here the fake line art carries the hair colour in heavy ink and coloured specks, and the
+#   round trip gets it back almost every time; Chu et al. found the code of a fully trained
+#   CycleGAN in a faint, nearly invisible pattern.
 #
 # ## Exercises
 #
 # 1. Train pix2pix with `L1_WEIGHT = 0` (adversarial only) and with the discriminator removed
 #    (L1 only: set the adversarial term's weight to zero in a copy of `Pix2Pix`). Which is
 #    blurrier, which gets the hair colour wrong?
-# 2. Give CycleGAN's generators a smaller bottleneck (`depth` of `unet_generator`) or remove
-#    the skip connections. What happens to the eyes and style columns?
+# 2. Give CycleGAN's generators a smaller bottleneck (a larger `DEPTH`) or remove the skip
+#    connections (in a copy of `unet_generator`). What happens to the eyes and style columns?
 # 3. Change the dye rule so that two natural colours map to the same dye (copy
 #    `load_face_translation`'s `HAIR_MAP` idea with a rule that is not invertible). Which cycle
 #    term suffers, and does $G$ start to hide which natural colour it came from?
@@ -849,7 +889,7 @@ if photos is not None:
 # 5. Replace the least-squares loss with the log loss of lecture 05 in a copy of the training
 #    step and compare the curves and the scores.
 # 6. Set `IDENTITY_WEIGHT = 0` and `CYCLE_WEIGHT = 0` together. What is left to stop $G$ from
-#    drawing any B face at all?
+#    drawing any B face at all? (Section 5 did this on the digits; what happens on the faces?)
 
 # %% [markdown] slideshow={"slide_type": "skip"}
 # ## Run card
