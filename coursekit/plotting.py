@@ -171,23 +171,26 @@ def plot_gan_history(
 ) -> Figure:
     """Two panels for diagnosing a GAN run (lectures 05-09), from a ``coursekit.gan.GAN`` history.
 
-    Left: ``d_loss`` and ``g_loss`` (nats) with the values they take when the discriminator
-    outputs 1/2 everywhere (``2 ln 2`` for D; ``ln 2`` for the non-saturating G loss). Right:
-    ``d_acc_real`` and ``d_acc_fake`` (fractions) with the chance level 0.5.
+    Left: ``d_loss`` and ``g_loss`` (nats) with the values they take at the balance point, where
+    the optimal discriminator outputs ``D* = real_label / 2`` everywhere (``2 ln 2`` and ``ln 2``
+    without smoothing; 1.376 and 0.799 nats for ``real_label`` 0.9). Right: ``d_acc_real`` and
+    ``d_acc_fake`` (fractions, threshold ``D = 1/2``) with the level 0.5. With ``real_label`` < 1
+    the balance value 0.45 lies *below* that threshold, so a converged GAN shows ``d_acc_fake``
+    near 1 and ``d_acc_real`` near 0: the panel says so, and the accuracies are not used by the rule.
 
-    The reference lines of lecture 09's rule (:mod:`coursekit.gan.diagnostics`): D **has won** in
-    an epoch when ``d_acc_fake`` is at or above 0.95 *and* ``g_loss`` at or above ``ln 20 = 3.0``
-    nats (D gives the fakes less than a 5 % chance of being real); those epochs are shaded red in
-    both panels, and the run is a convergence failure when they last to the end. With
-    ``real_label`` (e.g. 0.9, one-sided label smoothing) the D-loss panel also shows the floor
-    ``H(real_label)`` below which the D loss cannot go, and the D loss of a discriminator that has
-    won (0.377 nats for 0.9; "D loss near 0" only applies without smoothing).
+    The reference line of lecture 09's rule (:mod:`coursekit.gan.diagnostics`): D **has won** in
+    an epoch when ``g_loss`` is at or above ``ln 20 = 3.0`` nats (the geometric mean of
+    ``D(G(z))`` is at most 0.05); those epochs are shaded red in both panels, and the run is a
+    convergence failure when they last to the end. With ``real_label`` (e.g. 0.9, one-sided label
+    smoothing) the D-loss panel also shows the floor ``H(real_label)`` below which the D loss
+    cannot go, and the D loss of a discriminator that has won (0.377 nats for 0.9; "D loss near
+    0" only applies without smoothing).
 
     Args:
         history: ``{key: [one value per epoch]}`` with keys ``d_loss``, ``g_loss``,
             ``d_acc_real``, ``d_acc_fake``.
-        real_label: the GAN's target for real images (``GAN.real_label``); ``None`` omits the
-            D-loss floor lines.
+        real_label: the GAN's target for real images (``GAN.real_label``); ``None`` draws the
+            unsmoothed balance lines and omits the D-loss floor lines.
     """
     from coursekit.gan import diagnostics
 
@@ -203,8 +206,10 @@ def plot_gan_history(
             ax.plot(np.arange(1, len(values) + 1), values, label=key, marker="o" if len(values) < 30 else None)
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
-    ax_loss.axhline(2 * np.log(2), color="C0", ls=":", lw=1, label="D loss at D = 1/2")
-    ax_loss.axhline(np.log(2), color="C1", ls=":", lw=1, label="G loss at D = 1/2")
+    label = 1.0 if real_label is None else real_label
+    at = f"D = {diagnostics.balance_output(label):g}"
+    ax_loss.axhline(diagnostics.d_loss_at_balance(label), color="C0", ls=":", lw=1, label=f"D loss at balance ({at})")
+    ax_loss.axhline(diagnostics.g_loss_at_balance(label), color="C1", ls=":", lw=1, label=f"G loss at balance ({at})")
     ax_loss.axhline(diagnostics.g_loss_won(), color="C1", ls="--", lw=1, label="G loss: D has won above")
     if real_label is not None:
         ax_loss.axhline(diagnostics.d_loss_won(real_label), color="C0", ls="--", lw=1,
@@ -217,8 +222,11 @@ def plot_gan_history(
             ax.axvspan(epoch - 0.5, epoch + 0.5, color="red", alpha=0.12, lw=0)
     ax_loss.set_ylabel("loss (nats)")
     ax_loss.legend(fontsize=8)
-    ax_acc.axhline(0.5, color="k", ls=":", lw=1, label="chance")
-    ax_acc.axhline(1 - diagnostics.P_WON, color="C1", ls="--", lw=1, label="D acc on fakes: D has won above")
+    ax_acc.axhline(0.5, color="k", ls=":", lw=1, label="0.5 (accuracy threshold: D = 1/2)")
+    if label < 1.0:
+        ax_acc.text(0.02, 0.53, f"real label {label:g}: at balance D = {diagnostics.balance_output(label):g} < 1/2,\n"
+                    "so d_acc_fake -> 1 and d_acc_real -> 0", transform=ax_acc.transAxes, fontsize=7,
+                    va="bottom", color="0.3")
     ax_acc.set_ylim(-0.02, 1.02)
     ax_acc.set_ylabel("discriminator accuracy")
     ax_acc.legend(fontsize=8)

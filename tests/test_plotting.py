@@ -100,9 +100,18 @@ def test_plot_gan_history_draws_the_rule_lines_and_shades_the_epochs_d_has_won()
     assert levels["G loss: D has won above"] == pytest.approx(math.log(20))
     assert levels["D loss floor H(real label)"] == pytest.approx(-0.9 * math.log(0.9) - 0.1 * math.log(0.1))
     assert levels["D loss: D has won below (real label 0.9)"] == pytest.approx(0.3251 - math.log(0.95), abs=1e-4)
-    assert [line.get_ydata()[0] for line in ax_acc.get_lines()[2:]] == [0.5, pytest.approx(0.95)]
-    # epochs 3 and 4 break the rule (acc >= 0.95 and G loss >= ln 20); epoch 2 only has the accuracy
+    # the balance point with real label 0.9: D* = 0.45 everywhere
+    assert levels["G loss at balance (D = 0.45)"] == pytest.approx(-math.log(0.45))
+    assert levels["D loss at balance (D = 0.45)"] == pytest.approx(-(0.9 * math.log(0.45) + 0.1 * math.log(0.55))
+                                                                   - math.log(0.55))
+    assert [line.get_ydata()[0] for line in ax_acc.get_lines()[2:]] == [0.5]  # the accuracies are not in the rule
+    assert any("0.45 < 1/2" in t.get_text() for t in ax_acc.texts)
+    # epochs 3 and 4 meet the rule (G loss >= ln 20); epoch 2's accuracy of 0.97 alone does not count
     spans = sorted(p.get_x() + p.get_width() / 2 for p in ax_acc.patches)
     assert spans == [pytest.approx(3.0), pytest.approx(4.0)]
-    plain = plotting.plot_gan_history(history)  # without real_label: no D-loss floor lines
+    plain = plotting.plot_gan_history(history)  # without real_label: no D-loss floor lines, balance at D = 1/2
     assert not any("floor" in line.get_label() for line in plain.axes[0].get_lines())
+    plain_levels = {line.get_label(): line.get_ydata()[0] for line in plain.axes[0].get_lines()[2:]}
+    assert plain_levels["D loss at balance (D = 0.5)"] == pytest.approx(2 * math.log(2))
+    assert plain_levels["G loss at balance (D = 0.5)"] == pytest.approx(math.log(2))
+    assert not plain.axes[1].texts
