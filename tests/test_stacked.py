@@ -104,3 +104,52 @@ def test_bad_input_is_refused_with_the_value_named():
         stacked.mode_coverage([[1, 2, 3]], expected_n=26000)
     with pytest.raises(ValueError, match=r"\(N, H, W, 3\)"):
         stacked.channel_digits(PixelReader(), np.zeros((2, 28, 28, 1)))
+
+
+class SoftReader(PixelReader):
+    """The PixelReader, but only 60 % sure of digits 5-9, with a 2-number 'feature' (mean pixel, digit)."""
+
+    def probs(self, x):
+        hard = super().probs(x)
+        digit = hard.argmax(axis=1)
+        unsure = digit >= 5
+        soft = np.where(unsure[:, None], 0.4 / 9, 0.0) + hard * np.where(unsure, 0.6 - 0.4 / 9, 1.0)[:, None]
+        return soft
+
+    def features_and_probs(self, x):
+        probs = self.probs(x)
+        return np.stack([np.asarray(x).mean(axis=(1, 2, 3)), probs.argmax(axis=1)], axis=1), probs
+
+
+def test_channel_reads_give_the_confidence_and_features_in_place():
+    data = _coded_digits()
+    images, labels = stacked.stacked_mnist(300, seed=5, mnist=data)
+    reads = stacked.channel_reads(SoftReader(), images, features=True)
+    np.testing.assert_array_equal(reads["digits"], labels)
+    np.testing.assert_array_equal(stacked.channel_digits(SoftReader(), images), labels)
+    np.testing.assert_allclose(reads["confidence"], np.where(labels >= 5, 0.6, 1.0))
+    assert reads["features"].shape == (300, 3, 2)
+    np.testing.assert_array_equal(reads["features"][..., 1], labels)  # each channel's features in its place
+    assert "features" not in stacked.channel_reads(SoftReader(), images)
+
+
+def test_confident_mode_coverage_counts_only_surely_read_samples():
+    data = _coded_digits()
+    images, labels = stacked.stacked_mnist(2000, seed=6, mnist=data)
+    reads = stacked.channel_reads(SoftReader(), images)
+    guard = stacked.confident_mode_coverage(reads["digits"], reads["confidence"], threshold=0.9)
+    low = (labels < 5)
+    assert guard["channel_share"] == pytest.approx(low.mean())
+    assert guard["sample_share"] == pytest.approx(low.all(axis=1).mean()) and guard["n"] == low.all(axis=1).sum()
+    # only triples of digits 0-4 survive: the counted modes are exactly the distinct surely read triples
+    kept = labels[low.all(axis=1)]
+    assert guard["modes"] == len(np.unique(stacked.mode_index(kept))) and guard["counts"].sum() == guard["n"]
+    assert (kept.max() <= 4) and (np.flatnonzero(guard["counts"]) // 100 <= 4).all()
+    everything = stacked.confident_mode_coverage(reads["digits"], reads["confidence"], threshold=0.5)
+    assert everything["sample_share"] == 1.0 and everything["modes"] == stacked.mode_coverage(labels)["modes"]
+    none = stacked.confident_mode_coverage(reads["digits"], np.full(labels.shape, 0.2))
+    assert none["n"] == 0 and none["modes"] == 0 and math.isnan(none["kl"])
+    with pytest.raises(ValueError, match="threshold"):
+        stacked.confident_mode_coverage(reads["digits"], reads["confidence"], threshold=0.0)
+    with pytest.raises(ValueError, match="shape"):
+        stacked.confident_mode_coverage(reads["digits"], reads["confidence"][:, :2])

@@ -6,7 +6,10 @@ green and blue channels, so the data has ``10 ** 3 = 1,000`` modes, one per digi
 equally likely. A generator's modes are counted with an MNIST classifier applied to each channel:
 
 - :func:`stacked_mnist`: the images ``(N, H, W, 3)`` in ``[0, 1]`` and their digit triples ``(N, 3)``;
-- :func:`channel_digits`: the classifier's digit for each channel of each image, ``(N, 3)``;
+- :func:`channel_digits`: the classifier's digit for each channel of each image, ``(N, 3)``
+  (:func:`channel_reads` adds how sure it is, and optionally its features);
+- :func:`confident_mode_coverage`: the mode scores on the samples read with probability >= 0.9 only,
+  a guard against counting blobs as modes;
 - :func:`mode_index`: a triple ``(a, b, c)`` as one mode number ``100 a + 10 b + c`` in ``[0, 1000)``;
 - :func:`mode_coverage`: the papers' two scores of a set of triples, the number of modes that
   receive at least one sample and ``KL(p || uniform)`` of the mode histogram ``p`` (nats; PacGAN's
@@ -72,25 +75,89 @@ def stacked_mnist(n: int, seed: int = 0, size: int = 28, *, split: str = "train"
     return images, np.asarray(y)[index].astype("int64")
 
 
-def channel_digits(scorer, images) -> np.ndarray:
-    """The digit a classifier sees in each channel: ``(N, H, W, 3)`` images -> ``(N, 3)`` int64.
-
-    Args:
-        scorer: anything with ``probs(x) -> (M, 10)`` for single-channel images ``(M, h, w, 1)``,
-            e.g. :class:`coursekit.metrics.Scorer`. 32x32 images are cropped to their central
-            28x28 pixels when the classifier expects 28x28 (the padding of :func:`stacked_mnist`).
-        images: ``(N, H, W, 3)`` in ``[0, 1]``.
-    """
+def _channel_singles(scorer, images) -> np.ndarray:
+    """``(N, H, W, 3)`` -> the 3N single-channel images ``(3N, h, w, 1)``, channel-major (all red, then green, blue)."""
     arr = np.asarray(images, dtype="float32")
     if arr.ndim != 4 or arr.shape[-1] != 3:
         raise ValueError(f"images must be (N, H, W, 3) Stacked-MNIST images, got shape {arr.shape}")
     want = getattr(scorer, "image_shape", None)
     if want is not None and tuple(want[:2]) == (28, 28) and arr.shape[1:3] == (32, 32):
         arr = arr[:, 2:30, 2:30]
-    # the three channels as one batch of 3N single-channel images: channel-major order
-    singles = np.moveaxis(arr, -1, 0).reshape(3 * len(arr), *arr.shape[1:3], 1)
-    digits = np.asarray(scorer.probs(singles)).argmax(axis=1)
-    return digits.reshape(3, len(arr)).T.astype("int64")
+    return np.moveaxis(arr, -1, 0).reshape(3 * len(arr), *arr.shape[1:3], 1)
+
+
+def channel_reads(scorer, images, *, features: bool = False) -> dict:
+    """What a classifier reads in each channel, and how sure it is.
+
+    Args:
+        scorer: anything with ``probs(x) -> (M, 10)`` for single-channel images ``(M, h, w, 1)``
+            (and ``features_and_probs(x) -> ((M, F), (M, 10))`` when ``features=True``), e.g.
+            :class:`coursekit.metrics.Scorer`. 32x32 images are cropped to their central 28x28
+            pixels when the classifier expects 28x28 (the padding of :func:`stacked_mnist`).
+        images: ``(N, H, W, 3)`` in ``[0, 1]``.
+        features: also return the classifier's features of every channel (one pass for both).
+
+    Returns:
+        ``{"digits": (N, 3) int64, the most probable digit per channel; "confidence": (N, 3)
+        float64 in [0.1, 1], the probability of that digit}``, plus ``"features": (N, 3, F)`` with
+        ``features=True``.
+    """
+    n = len(images)
+    singles = _channel_singles(scorer, images)
+    if features:
+        feats, probs = scorer.features_and_probs(singles)
+    else:
+        feats, probs = None, scorer.probs(singles)
+    probs = np.asarray(probs, dtype="float64").reshape(3, n, -1)
+    out = {"digits": probs.argmax(axis=-1).T.astype("int64"), "confidence": probs.max(axis=-1).T}
+    if features:
+        feats = np.asarray(feats, dtype="float64")
+        out["features"] = np.moveaxis(feats.reshape(3, n, feats.shape[-1]), 0, 1)
+    return out
+
+
+def channel_digits(scorer, images) -> np.ndarray:
+    """The digit a classifier sees in each channel: ``(N, H, W, 3)`` images -> ``(N, 3)`` int64.
+
+    The argmax of :func:`channel_reads` (see there for ``scorer``).
+    """
+    return channel_reads(scorer, images)["digits"]
+
+
+def confident_mode_coverage(digits, confidence, *, threshold: float = 0.9) -> dict:
+    """Mode scores on the samples whose three channels are all read with probability >= ``threshold``.
+
+    A guard against counting blobs: a classifier must name *some* digit for every channel, so a
+    generator of smudges can "cover" many triples. Counting only the confidently read samples (and
+    reporting how many there are) shows whether the modes are made of recognisable digits.
+
+    Args:
+        digits: ``(N, 3)`` digit triples (``channel_reads(...)["digits"]``).
+        confidence: ``(N, 3)`` probabilities of those digits (``channel_reads(...)["confidence"]``).
+        threshold: in ``(0, 1]``; 0.9 in lecture 09b.
+
+    Returns:
+        ``{"channel_share": fraction of the 3N channels read with probability >= threshold,
+        "sample_share": fraction of the N samples with all three channels so read, "n": their
+        number, "modes", "kl", "counts": :func:`mode_coverage` of those samples (0 modes and KL
+        ``nan`` when there are none)}``. Modes and KL depend on ``n``: compare with the real data
+        scored the same way, at about the same ``n``.
+    """
+    lab = np.asarray(digits)
+    conf = np.asarray(confidence, dtype="float64")
+    if conf.shape != lab.shape:
+        raise ValueError(f"confidence must have the shape of digits {lab.shape}, got {conf.shape}")
+    if not 0.0 < float(threshold) <= 1.0:
+        raise ValueError(f"threshold must be a probability in (0, 1], got {threshold}")
+    sure = conf >= threshold
+    keep = sure.all(axis=1)
+    out = {"channel_share": float(sure.mean()) if sure.size else float("nan"),
+           "sample_share": float(keep.mean()) if len(keep) else float("nan"), "n": int(keep.sum())}
+    if keep.any():
+        out.update(mode_coverage(lab[keep]))
+    else:
+        out.update(counts=np.zeros(N_MODES, "int64"), modes=0, kl=float("nan"))
+    return out
 
 
 def mode_index(labels) -> np.ndarray:
