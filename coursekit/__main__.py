@@ -1,6 +1,6 @@
 """The course's command line. Standard library only until the environment is ready.
 
-    python3 -m coursekit run [--profile smoke|cpu|gpu] [--only 01 03] [--online]
+    python3 -m coursekit run [--profile smoke|cpu|gpu] [--only 01 03] [--online] [--tiny]
     python3 -m coursekit test [pytest arguments]
     python3 -m coursekit publish 01 [--profile cpu]   # re-execute a lecture into notebooks/
     python3 -m coursekit headers                       # rewrite Colab badges/cells from coursekit.meta
@@ -67,15 +67,18 @@ def _select(only: list) -> list:
 def cmd_run(args) -> int:
     from coursekit.notebooks import execute, ipynb_from_py
 
-    label = args.label or args.profile or "auto"
+    if args.tiny and args.profile not in (None, "gpu"):
+        sys.exit(f"--tiny shrinks the gpu profile; it cannot be combined with --profile {args.profile}")
+    profile = "gpu" if args.tiny else args.profile
+    label = args.label or ("gpu-tiny" if args.tiny else args.profile) or "auto"
     out_dir = ROOT / "build" / "notebooks" / label
     cards = ROOT / "build" / "runcards" / label
     rows = []
     for stem in _select(args.only):
         print(f"[coursekit] executing {stem} (profile: {label}, {'online' if args.online else 'offline'})", flush=True)
         source = ipynb_from_py(stem, ROOT / "build" / "from-py" / f"{stem}.ipynb") if args.from_py else None
-        res = execute(stem, out_dir / f"{stem}.ipynb", profile=args.profile, runcard_dir=cards, offline=not args.online,
-                      source=source)
+        res = execute(stem, out_dir / f"{stem}.ipynb", profile=profile, runcard_dir=cards, offline=not args.online,
+                      source=source, tiny=args.tiny)
         rows.append((stem, res))
         if res["error"]:
             print(f"[coursekit]   FAILED: {res['error']}", flush=True)
@@ -226,6 +229,9 @@ def main(argv=None) -> int:
                    help="folder name under build/notebooks/ and build/runcards/ (default: the profile)")
     p.add_argument("--from-py", action="store_true",
                    help="execute the edited notebooks/NN_*.py (not yet published) instead of the .ipynb")
+    p.add_argument("--tiny", action="store_true",
+                   help="the gpu profile at toy sizes (gpu architectures and code paths, tiny data and epochs; "
+                        "checks that the gpu branches run, numbers not meaningful); runs kept apart in runs-tiny")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("test", help="run the whole test suite (unit tests, sync, smoke execution, regression checks)")
     p.set_defaults(func=cmd_test, pytest_args=[])

@@ -132,6 +132,8 @@ def check_run(stems: list, profile: str, label: Optional[str] = None, slack: flo
             row["wall_time_s"] = card["wall_time_s"]
             if card.get("profile") != profile:
                 row["problems"].append(f"ran in profile {card.get('profile')!r}, not {profile!r}")
+            elif card.get("tiny"):
+                row["problems"].append(f"a tiny run (COURSEKIT_TINY, toy sizes), not a full {profile!r} run")
             late = time_problem(card["wall_time_s"], promised, slack)
             if late:
                 row["problems" if enforce_time else "notes"].append(late)

@@ -155,7 +155,7 @@ def in_sync(stem: str) -> bool:
 # --------------------------------------------------------------------------- execution
 def execute(stem: str, out_path: Path, *, profile: Optional[str], runcard_dir: Path,
             offline: bool = True, timeout: int = 3600, source: Optional[Path] = None,
-            parameters: Optional[dict] = None) -> dict:
+            parameters: Optional[dict] = None, tiny: bool = False) -> dict:
     """Execute a lecture with papermill and return its run card.
 
     Args:
@@ -169,6 +169,9 @@ def execute(stem: str, out_path: Path, *, profile: Optional[str], runcard_dir: P
         source: the notebook to execute; default ``notebooks/<stem>.ipynb``
             (:func:`ipynb_from_py` makes one from the edited ``.py``).
         parameters: more papermill parameters, e.g. ``{"EPOCHS": 0}``.
+        tiny: a tiny gpu run (``COURSEKIT_TINY=1``, see :mod:`coursekit.profiles`; use with
+            ``profile="gpu"``); ``False`` removes an exported ``COURSEKIT_TINY``, so a published
+            notebook is never a toy run.
 
     Returns:
         ``{"status": "ok" | "failed", "error": str | None, "wall_time_s": float, **runcard}``.
@@ -189,6 +192,7 @@ def execute(stem: str, out_path: Path, *, profile: Optional[str], runcard_dir: P
     # coursekit.quiet in each notebook's first cell.
     env_updates = {"COURSEKIT_RUNCARD_DIR": str(runcard_dir.resolve()), "TF_CPP_MIN_LOG_LEVEL": "2"}
     env_updates["COURSEKIT_OFFLINE"] = "1" if offline else None  # online: clear an exported COURSEKIT_OFFLINE=1
+    env_updates["COURSEKIT_TINY"] = "1" if tiny else None
     saved = {k: os.environ.get(k) for k in env_updates}
     for k, v in env_updates.items():
         if v is None:

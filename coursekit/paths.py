@@ -60,8 +60,14 @@ def cache_dir() -> Path:
 
 
 def runs_dir() -> Path:
-    """Where training runs keep checkpoints, weights and histories."""
-    path = cache_dir() / "runs"
+    """Where training runs keep checkpoints, weights and histories.
+
+    ``runs`` in the cache; ``runs-tiny`` in a tiny gpu run (``$COURSEKIT_TINY``, see
+    :mod:`coursekit.profiles`), so a full ``gpu`` run never loads or resumes a toy one.
+    """
+    from coursekit.profiles import tiny_requested
+
+    path = cache_dir() / ("runs-tiny" if tiny_requested() else "runs")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:

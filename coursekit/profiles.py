@@ -23,6 +23,31 @@ that defaults to the profile's value is read with :meth:`Profile.resolve`, which
 user's explicit value (``0`` and ``False`` included) and checks its type and range:
 ``EPOCHS = profile.resolve("EPOCHS", EPOCHS, smoke=1, cpu=8, gpu=40, low=1)``.
 Plain sizes that are no parameter use :meth:`Profile.pick`.
+
+Tiny gpu runs (CI for the ``gpu`` code paths)
+-------------------------------------------------
+``COURSEKIT_TINY=1`` (what ``python3 -m coursekit run --tiny`` and the test suite set) runs the
+``gpu`` profile with toy sizes: ``profile.name`` stays ``"gpu"``, so every ``gpu`` branch runs
+(64-pixel networks, width 64, depth 4, the online data sets, which fall back to the offline data
+when the network is not allowed), but the *sizes* shrink to what ``tiny=`` says. Each lecture
+classifies its values:
+
+- **a size** (training examples, epochs, steps, seeds, samples drawn or scored, grid sizes):
+  pass ``tiny=``, a value that keeps the cell meaningful as code (usually the ``smoke`` value):
+  ``EPOCHS = profile.resolve("EPOCHS", EPOCHS, smoke=1, cpu=8, gpu=40, tiny=1, low=1)``;
+- **an architecture or code-path choice** (image size, width, depth, filters, a data source,
+  whether a branch runs): pass no ``tiny=``; the tiny run takes the ``gpu`` value.
+
+A user's explicit value still wins. Outside tiny runs ``tiny=`` is ignored, so adding it never
+changes a ``smoke``, ``cpu`` or ``gpu`` run. Tiny runs keep their saved runs apart
+(:func:`coursekit.paths.runs_dir` is ``runs-tiny``), so a full ``gpu`` run never loads or resumes
+a toy one. Their numbers mean nothing; only that every cell runs is checked
+(``tests/test_notebooks.py::test_runs_in_tiny_gpu_profile``, each lecture within about a minute on
+2 CPU cores). ``COURSEKIT_TINY=1`` with ``PROFILE = "smoke"`` or ``"cpu"`` is an error.
+
+A new lecture: give every size in its parameter cell (and every ``profile.pick`` of a size) a
+``tiny=`` value, run ``python3 -m coursekit run --tiny --only NN --from-py`` and keep it
+near a minute.
 """
 
 from __future__ import annotations
@@ -36,6 +61,24 @@ from typing import Any, Optional, TypeVar
 T = TypeVar("T")
 
 ENV_VAR = "COURSEKIT_PROFILE"
+#: ``1``: run the ``gpu`` profile at toy sizes (see "Tiny gpu runs" above)
+TINY_ENV = "COURSEKIT_TINY"
+TINY_DESCRIPTION = "gpu code paths and architectures at toy sizes (CI), numbers not meaningful"
+
+
+class _Unset:
+    """Marks ``tiny=`` as not given (``None`` is a real value: "all of them")."""
+
+    def __repr__(self) -> str:  # pragma: no cover - cosmetic
+        return "<the gpu value>"
+
+
+_UNSET: Any = _Unset()
+
+
+def tiny_requested() -> bool:
+    """Whether ``$COURSEKIT_TINY`` asks for a tiny gpu run (``1``, ``true`` or ``yes``)."""
+    return os.environ.get(TINY_ENV, "").strip().lower() in {"1", "true", "yes"}
 
 
 @dataclass(frozen=True)
@@ -46,18 +89,27 @@ class Profile:
     description: str
     #: How the profile was chosen: "parameter", "environment" or "hardware".
     chosen_by: str = "parameter"
+    #: A tiny gpu run: ``gpu`` architectures and code paths, sizes from ``tiny=`` (module docstring).
+    tiny: bool = False
 
     @property
     def deterministic(self) -> bool:
         """Whether ops should run deterministically (only in ``smoke``: CI must be repeatable)."""
         return self.name == "smoke"
 
-    def pick(self, *, smoke: T, cpu: T, gpu: T) -> T:
-        """Return the value for this profile: ``profile.pick(smoke=1, cpu=8, gpu=40)``."""
+    def pick(self, *, smoke: T, cpu: T, gpu: T, tiny: Any = _UNSET) -> T:
+        """Return the value for this profile: ``profile.pick(smoke=1, cpu=8, gpu=40, tiny=1)``.
+
+        ``tiny``: the value of a tiny gpu run, given for sizes only; without it a tiny run takes
+        ``gpu`` (an architecture or code-path choice). Ignored outside tiny runs.
+        """
+        if self.tiny and tiny is not _UNSET:
+            return tiny
         return {"smoke": smoke, "cpu": cpu, "gpu": gpu}[self.name]
 
-    def resolve(self, name: str, value: Any, *, smoke: Any, cpu: Any, gpu: Any, kind: type = int,
-                low: Optional[float] = None, high: Optional[float] = None, choices: Optional[tuple] = None) -> Any:
+    def resolve(self, name: str, value: Any, *, smoke: Any, cpu: Any, gpu: Any, tiny: Any = _UNSET,
+                kind: type = int, low: Optional[float] = None, high: Optional[float] = None,
+                above: Optional[float] = None, choices: Optional[tuple] = None) -> Any:
         """A notebook parameter: the user's ``value`` unless it is ``None``, else this profile's.
 
         An explicit value always wins, ``0`` and ``False`` included (``X = X or profile.pick(...)``
@@ -68,12 +120,14 @@ class Profile:
             name: the parameter's name as the notebook spells it, e.g. ``"EPOCHS_DENSE"``.
             value: the parameter's current value; ``None`` = "from the profile".
             smoke, cpu, gpu: the profile defaults (a default may be ``None``, e.g. "all digits").
+            tiny: the default of a tiny gpu run, for sizes (see :meth:`pick`).
             kind: ``int``, ``float``, ``bool`` or ``str``.
             low, high: inclusive bounds of a number.
+            above: exclusive lower bound (``above=0``: positive), e.g. a learning rate.
             choices: the only values allowed, e.g. ``(32, 64)``.
 
         Returns:
-            ``value`` if it is not ``None``, else ``self.pick(smoke=smoke, cpu=cpu, gpu=gpu)``.
+            ``value`` if it is not ``None``, else ``self.pick(smoke=smoke, cpu=cpu, gpu=gpu, tiny=tiny)``.
 
         Raises:
             TypeError: the value has the wrong type, e.g. ``EPOCHS_DENSE = "ten"``.
@@ -84,21 +138,23 @@ class Profile:
         >>> select_profile("cpu").resolve("WARMUP_STEPS", 0, smoke=5, cpu=100, gpu=100, low=0)
         0
         """
-        default = self.pick(smoke=smoke, cpu=cpu, gpu=gpu)
+        default = self.pick(smoke=smoke, cpu=cpu, gpu=gpu, tiny=tiny)
         if value is None:
             return default
-        hint = f"set it to None for the profile's value ({default!r} in profile {self.name})"
-        return check_parameter(name, value, kind=kind, low=low, high=high, choices=choices, hint=hint)
+        shown = f"{self.name}, tiny" if self.tiny else self.name
+        hint = f"set it to None for the profile's value ({default!r} in profile {shown})"
+        return check_parameter(name, value, kind=kind, low=low, high=high, above=above, choices=choices, hint=hint)
 
     def __str__(self) -> str:  # pragma: no cover - cosmetic
-        return f"{self.name} ({self.description}; chosen by {self.chosen_by})"
+        return f"{self.name}{' (tiny)' if self.tiny else ''} ({self.description}; chosen by {self.chosen_by})"
 
 
 _KIND_WORDS = {int: "an integer", float: "a number", bool: "True or False", str: "a string"}
 
 
 def check_parameter(name: str, value: Any, *, kind: type = int, low: Optional[float] = None,
-                    high: Optional[float] = None, choices: Optional[tuple] = None, hint: str = "") -> Any:
+                    high: Optional[float] = None, above: Optional[float] = None, choices: Optional[tuple] = None,
+                    hint: str = "") -> Any:
     """Check one notebook parameter's type and range; return it (ints and floats as Python numbers).
 
     Args:
@@ -107,6 +163,7 @@ def check_parameter(name: str, value: Any, *, kind: type = int, low: Optional[fl
         kind: ``int`` (``True``/``False`` are refused), ``float`` (ints accepted, must be finite),
             ``bool`` or ``str``.
         low, high: inclusive bounds for ``int`` and ``float``.
+        above: exclusive lower bound (``above=0``: must be positive, e.g. ``LEARNING_RATE``).
         choices: the only values allowed.
         hint: appended to the error message, e.g. how to get the default back.
 
@@ -137,6 +194,8 @@ def check_parameter(name: str, value: Any, *, kind: type = int, low: Optional[fl
     elif kind is bool:
         value = bool(value)
     if kind in (int, float):
+        if above is not None and not value > above:
+            raise ValueError(f"{name} must be > {above}, got {value!r}{tail}")
         if low is not None and value < low:
             raise ValueError(f"{name} must be >= {low}, got {value!r}{tail}")
         if high is not None and value > high:
@@ -163,26 +222,34 @@ def _validate(name: str, source: str) -> str:
     return key
 
 
-def select_profile(requested: Optional[str] = None, *, gpu_available: Optional[bool] = None) -> Profile:
+def select_profile(requested: Optional[str] = None, *, gpu_available: Optional[bool] = None,
+                   tiny: Optional[bool] = None) -> Profile:
     """Choose the run profile (see the module docstring for the order).
 
     Args:
         requested: the notebook's ``PROFILE`` parameter; ``None`` or ``""`` means "not set".
         gpu_available: override hardware detection (tests); ``None`` asks TensorFlow.
+        tiny: a tiny gpu run; ``None`` reads ``$COURSEKIT_TINY``. A tiny run is always ``gpu``:
+            with no profile requested it is chosen without asking the hardware.
 
     Raises:
-        ValueError: for a name that is not ``smoke``, ``cpu`` or ``gpu``.
+        ValueError: for a name that is not ``smoke``, ``cpu`` or ``gpu``, or a tiny run asked
+            for in profile ``smoke`` or ``cpu``.
     """
+    tiny = tiny_requested() if tiny is None else bool(tiny)
     if requested:
-        name = _validate(requested, "the PROFILE parameter")
-        return Profile(name, PROFILES[name], "parameter")
-    env = os.environ.get(ENV_VAR, "").strip()
-    if env:
-        name = _validate(env, f"${ENV_VAR}")
-        return Profile(name, PROFILES[name], "environment")
-    if gpu_available is None:
-        from coursekit.runtime import gpu_names
+        name, chosen_by = _validate(requested, "the PROFILE parameter"), "parameter"
+    elif os.environ.get(ENV_VAR, "").strip():
+        name, chosen_by = _validate(os.environ[ENV_VAR], f"${ENV_VAR}"), "environment"
+    elif tiny:
+        name, chosen_by = "gpu", "environment"
+    else:
+        if gpu_available is None:
+            from coursekit.runtime import gpu_names
 
-        gpu_available = bool(gpu_names())
-    name = "gpu" if gpu_available else "cpu"
-    return Profile(name, PROFILES[name], "hardware")
+            gpu_available = bool(gpu_names())
+        name, chosen_by = ("gpu" if gpu_available else "cpu"), "hardware"
+    if tiny and name != "gpu":
+        raise ValueError(f"${TINY_ENV}=1 shrinks the gpu profile, but profile {name!r} was chosen "
+                         f"(by {chosen_by}); unset {TINY_ENV} or use profile 'gpu'")
+    return Profile(name, TINY_DESCRIPTION if tiny else PROFILES[name], chosen_by, tiny=tiny)

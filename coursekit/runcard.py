@@ -85,6 +85,7 @@ class RunCard:
         record = {
             "notebook": self.notebook,
             "profile": self.profile.name,
+            "tiny": self.profile.tiny,
             "seed": self.seed,
             "device": self.device,
             "versions": self.versions,

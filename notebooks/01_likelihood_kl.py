@@ -75,7 +75,7 @@ import tensorflow as tf
 from keras import ops
 
 from coursekit import divergences, plotting
-from coursekit.profiles import select_profile
+from coursekit.profiles import check_parameter, select_profile
 from coursekit.runcard import start_run
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
@@ -91,8 +91,9 @@ FIT_STEPS = None  # gradient steps of each fit; None: from the profile
 
 # %% slideshow={"slide_type": "subslide"}
 profile = select_profile(PROFILE)
-N_SAMPLES = profile.resolve("N_SAMPLES", N_SAMPLES, smoke=500, cpu=5_000, gpu=50_000, low=2)
-FIT_STEPS = profile.resolve("FIT_STEPS", FIT_STEPS, smoke=400, cpu=1_500, gpu=3_000, low=1)
+N_SAMPLES = profile.resolve("N_SAMPLES", N_SAMPLES, smoke=500, cpu=5_000, gpu=50_000, tiny=500, low=2)
+FIT_STEPS = profile.resolve("FIT_STEPS", FIT_STEPS, smoke=400, cpu=1_500, gpu=3_000, tiny=400, low=1)
+SEED = check_parameter("SEED", SEED, low=0)
 card = start_run("01_likelihood_kl", profile, SEED)
 print(f"N_SAMPLES={N_SAMPLES}, FIT_STEPS={FIT_STEPS}")
 

@@ -6,6 +6,7 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["COURSEKIT_OFFLINE"] = "1"
+os.environ.pop("COURSEKIT_TINY", None)  # tiny gpu runs only where a test asks for one
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -93,6 +93,16 @@ def test_check_run_flags_unfinished_slow_and_wrong_profile_lectures(tmp_path, mo
                                                                               "promised"]
 
 
+def test_check_run_refuses_a_tiny_run_as_a_gpu_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(ci, "promised_time_s", lambda stem, profile, notebooks=None: 100.0)
+    build = tmp_path / "build"
+    _fake_run(build, "gpu", {"01_a": {"profile": "gpu", "tiny": True, "wall_time_s": 9.0},
+                             "02_b": {"profile": "gpu", "tiny": False, "wall_time_s": 9.0}})
+    rows = {r["stem"]: r for r in ci.check_run(["01_a", "02_b"], "gpu", build=build, regression=False)}
+    assert rows["01_a"]["status"] == "FAILED" and "a tiny run" in rows["01_a"]["problems"][0]
+    assert rows["02_b"]["status"] == "ok"
+
+
 def test_check_run_can_report_times_without_failing(tmp_path, monkeypatch):
     monkeypatch.setattr(ci, "promised_time_s", lambda stem, profile, notebooks=None: 100.0)
     build = tmp_path / "build"

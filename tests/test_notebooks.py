@@ -1,8 +1,14 @@
-"""Every lecture notebook: paired and in sync, Colab header current, runs in smoke, regression outputs hold.
+"""Every lecture notebook: paired and in sync, Colab header current, runs in smoke, regression outputs hold,
+and runs in a tiny gpu run.
 
 Each notebook is executed once (papermill, profile smoke, offline); the regression check then
 compares the fresh outputs of the tagged cells with the committed ones through
 ``pytest --nbval-lax`` without executing the lecture again (see coursekit.notebooks).
+
+Each notebook is also executed once in the ``gpu`` profile at toy sizes (``COURSEKIT_TINY=1``, see
+coursekit.profiles), offline: the gpu architectures (64-pixel networks, widths, depths) and the gpu
+branches, with their fall-backs to the offline data, run to the end. Only that is checked; the
+numbers of a tiny run mean nothing.
 """
 
 import json
@@ -20,6 +26,8 @@ STEMS = lecture_stems()
 BUILD = repo_root() / "build" / "smoke"
 SMOKE_TARGET_S = 120  # what the smoke profile aims for on an idle 2-core machine (reported, not asserted)
 SMOKE_GUARD_S = 600  # only a hang or a profile gone wrong takes this long, however loaded the machine
+TINY_BUILD = repo_root() / "build" / "gpu-tiny"
+TINY_TARGET_S = 90  # what a tiny gpu run aims for on an idle 2-core machine (reported, not asserted)
 
 
 def test_lectures_exist():
@@ -104,3 +112,25 @@ def test_regression_outputs(smoke_run, tmp_path):
         capture_output=True, text=True, cwd=tmp_path,
     )
     assert proc.returncode == 0, f"regression-checked outputs of {stem} changed:\n{proc.stdout[-4000:]}"
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_runs_in_tiny_gpu_profile(stem, record_property):
+    res = execute(stem, TINY_BUILD / f"{stem}.ipynb", profile="gpu", tiny=True, runcard_dir=TINY_BUILD / "runcards",
+                  offline=True, timeout=600)
+    assert res["status"] == "ok", f"{stem} failed in the tiny gpu run: {res['error']} (see {TINY_BUILD / (stem + '.ipynb')})"
+    assert res["profile"] == "gpu" and res["tiny"] is True
+    wall = res["wall_time_s"]
+    record_property("tiny_gpu_wall_time_s", round(wall, 1))
+    if wall > TINY_TARGET_S:
+        warnings.warn(f"{stem} took {wall:.0f} s in the tiny gpu run (target {TINY_TARGET_S} s): give its sizes "
+                      "smaller tiny= values (coursekit.profiles)", stacklevel=1)
+    assert wall < SMOKE_GUARD_S, f"{stem} took {wall:.0f} s in the tiny gpu run, over the {SMOKE_GUARD_S} s guard"
+
+
+def test_a_bad_parameter_stops_the_notebook_with_its_name(tmp_path):
+    """End to end, as ``papermill -p BATCH_SIZE 0`` does it: the resolution cell refuses the value."""
+    stem = next(s for s in STEMS if lecture_number(s) == "05")
+    res = execute(stem, tmp_path / f"{stem}.ipynb", profile="smoke", runcard_dir=tmp_path / "runcards",
+                  offline=True, timeout=300, parameters={"BATCH_SIZE": 0})
+    assert res["status"] == "failed" and "BATCH_SIZE must be >= 1, got 0" in res["error"], res["error"]

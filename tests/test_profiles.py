@@ -1,6 +1,6 @@
 import pytest
 
-from coursekit.profiles import ENV_VAR, check_parameter, select_profile
+from coursekit.profiles import ENV_VAR, PROFILES, TINY_ENV, check_parameter, select_profile
 
 
 def test_parameter_wins_over_environment(monkeypatch):
@@ -88,3 +88,68 @@ def test_choices():
     assert gpu.resolve("IMAGE_SIZE", 32, smoke=32, cpu=32, gpu=64, choices=(32, 64)) == 32
     with pytest.raises(ValueError, match="IMAGE_SIZE must be one of 32, 64, got 48"):
         gpu.resolve("IMAGE_SIZE", 48, smoke=32, cpu=32, gpu=64, choices=(32, 64))
+
+
+# --------------------------------------------------------------------------- tiny gpu runs
+def test_tiny_takes_the_tiny_value_of_a_size_and_the_gpu_value_of_an_architecture():
+    tiny = select_profile("gpu", tiny=True)
+    assert (tiny.name, tiny.tiny) == ("gpu", True)
+    assert tiny.pick(smoke=1, cpu=8, gpu=40, tiny=2) == 2  # a size
+    assert tiny.pick(smoke=32, cpu=32, gpu=64) == 64  # an architecture: no tiny= given
+    assert tiny.pick(smoke=1, cpu=2, gpu=3, tiny=None) is None  # None is a value, not "not given"
+    assert tiny.resolve("EPOCHS", None, smoke=1, cpu=8, gpu=40, tiny=1, low=1) == 1
+    assert tiny.resolve("WIDTH", None, smoke=8, cpu=32, gpu=64, low=1) == 64
+    assert tiny.resolve("EPOCHS", 7, smoke=1, cpu=8, gpu=40, tiny=1, low=1) == 7  # the user's value wins
+    with pytest.raises(ValueError, match=r"EPOCHS must be >= 1, got 0; .*\(1 in profile gpu, tiny\)"):
+        tiny.resolve("EPOCHS", 0, smoke=1, cpu=8, gpu=40, tiny=1, low=1)
+
+
+@pytest.mark.parametrize("name", ["smoke", "cpu", "gpu"])
+def test_tiny_values_change_nothing_outside_tiny_runs(monkeypatch, name):
+    monkeypatch.delenv(TINY_ENV, raising=False)
+    p = select_profile(name)
+    assert not p.tiny and p.description == PROFILES[name]
+    assert p.pick(smoke=1, cpu=2, gpu=3, tiny=99) == {"smoke": 1, "cpu": 2, "gpu": 3}[name]
+    assert p.resolve("N", None, smoke=1, cpu=2, gpu=3, tiny=99) == {"smoke": 1, "cpu": 2, "gpu": 3}[name]
+
+
+def test_the_tiny_environment_variable_selects_a_tiny_gpu_run(monkeypatch):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.setenv(TINY_ENV, "1")
+    p = select_profile(None, gpu_available=False)  # tiny is gpu even without a GPU
+    assert (p.name, p.tiny, p.chosen_by) == ("gpu", True, "environment")
+    assert "toy sizes" in p.description and not p.deterministic
+    assert select_profile("gpu").tiny
+    monkeypatch.setenv(TINY_ENV, "0")
+    assert not select_profile("gpu").tiny
+
+
+@pytest.mark.parametrize("name", ["smoke", "cpu"])
+def test_tiny_with_another_profile_is_an_error(monkeypatch, name):
+    monkeypatch.setenv(TINY_ENV, "1")
+    with pytest.raises(ValueError, match=rf"COURSEKIT_TINY=1 shrinks the gpu profile, but profile '{name}'"):
+        select_profile(name)
+    monkeypatch.delenv(TINY_ENV)
+    monkeypatch.setenv(ENV_VAR, name)
+    with pytest.raises(ValueError, match="unset COURSEKIT_TINY"):
+        select_profile(None, tiny=True)
+
+
+def test_tiny_runs_are_kept_apart_from_full_runs(monkeypatch, tmp_path):
+    from coursekit.paths import runs_dir
+
+    monkeypatch.setenv("COURSEKIT_CACHE", str(tmp_path))
+    monkeypatch.delenv(TINY_ENV, raising=False)
+    assert runs_dir() == tmp_path / "runs"
+    monkeypatch.setenv(TINY_ENV, "1")
+    assert runs_dir() == tmp_path / "runs-tiny"
+
+
+@pytest.mark.parametrize("value, message", [(0.0, "LEARNING_RATE must be > 0, got 0.0"),
+                                            (-1e-3, "LEARNING_RATE must be > 0, got -0.001")])
+def test_an_exclusive_lower_bound(value, message):
+    assert check_parameter("LEARNING_RATE", 2e-4, kind=float, above=0) == 2e-4
+    with pytest.raises(ValueError, match=message):
+        check_parameter("LEARNING_RATE", value, kind=float, above=0)
+    with pytest.raises(ValueError, match=r"in profile cpu"):
+        select_profile("cpu").resolve("LEARNING_RATE", value, smoke=1e-3, cpu=1e-3, gpu=1e-3, kind=float, above=0)
