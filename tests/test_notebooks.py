@@ -118,7 +118,7 @@ def test_regression_outputs(smoke_run, tmp_path):
 def test_runs_in_tiny_gpu_profile(stem, record_property):
     res = execute(stem, TINY_BUILD / f"{stem}.ipynb", profile="gpu", tiny=True, runcard_dir=TINY_BUILD / "runcards",
                   offline=True, timeout=600)
-    assert res["status"] == "ok", f"{stem} failed in the tiny gpu run: {res['error']} (see {TINY_BUILD / (stem + '.ipynb')})"
+    assert res["status"] == "ok", f"{stem} failed in the tiny gpu run: {res['error']} (see {TINY_BUILD / stem}.ipynb)"
     assert res["profile"] == "gpu" and res["tiny"] is True
     wall = res["wall_time_s"]
     record_property("tiny_gpu_wall_time_s", round(wall, 1))
