@@ -1,0 +1,246 @@
+"""Known answers of coursekit.diffusion: schedules, the forward process, the samplers and the bound."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from coursekit.diffusion.bound import check_8bit_scaled, discretized_gaussian_log_likelihood, variational_bound
+from coursekit.diffusion.process import exact_eps, predict_x0, q_posterior, q_sample
+from coursekit.diffusion.sampling import Sampler, classifier_free_guidance, ddim_sigmas, sampling_steps
+from coursekit.diffusion.schedules import (NoiseSchedule, cosine_schedule, linear_schedule,
+                                           schedule_from_alpha_bars)
+
+
+# --------------------------------------------------------------------------- schedules
+@pytest.mark.parametrize("make", [linear_schedule, cosine_schedule])
+def test_alpha_bar_is_the_product_of_alphas_and_decreases(make):
+    s = make(200)
+    assert s.T == 200
+    np.testing.assert_allclose(s.alpha_bars, np.cumprod(1 - s.betas), rtol=1e-12)
+    assert np.all(np.diff(s.alpha_bars) < 0)
+    assert np.all(np.diff(s.snr) < 0)
+    np.testing.assert_allclose(s.alpha_bars_prev[1:], s.alpha_bars[:-1])
+    assert s.alpha_bars_prev[0] == 1.0
+
+
+def test_linear_schedule_matches_ho_et_al_at_T_1000():
+    s = linear_schedule(1000)
+    assert s.betas[0] == pytest.approx(1e-4) and s.betas[-1] == pytest.approx(0.02)
+    assert s.alpha_bars[-1] == pytest.approx(np.prod(1 - np.linspace(1e-4, 0.02, 1000)), rel=1e-12)
+    assert s.alpha_bars[-1] < 1e-4  # x_T is nearly pure noise
+
+
+def test_cosine_schedule_endpoints_follow_its_formula():
+    T, s_off = 1000, 0.008
+    s = cosine_schedule(T, s=s_off)
+    f = lambda t: math.cos((t / T + s_off) / (1 + s_off) * math.pi / 2) ** 2  # noqa: E731
+    assert s.alpha_bars[0] == pytest.approx(f(1) / f(0), rel=1e-12)  # abar_1 just below 1
+    assert s.alpha_bars[T // 2 - 1] == pytest.approx(f(T // 2) / f(0), rel=1e-9)
+    assert s.betas.max() <= 0.999 and s.betas[-1] == pytest.approx(0.999)  # the clip at the end
+    assert s.alpha_bars[-1] < 1e-6
+
+
+def test_posterior_variance_is_zero_at_t1_and_below_beta():
+    s = linear_schedule(100)
+    assert s.posterior_variance[0] == 0.0
+    assert np.all(s.posterior_variance[1:] < s.betas[1:])
+
+
+def test_bad_schedules_are_refused_with_the_reason():
+    with pytest.raises(ValueError, match="not monotone"):
+        schedule_from_alpha_bars([0.9, 0.5, 0.6])
+    with pytest.raises(ValueError, match=r"\(0, 1\)"):
+        NoiseSchedule(np.array([0.1, 0.0, 0.2]))
+    with pytest.raises(ValueError, match="T .* >= 2"):
+        linear_schedule(1)
+    s = schedule_from_alpha_bars([0.9, 0.5, 0.1])
+    np.testing.assert_allclose(s.alpha_bars, [0.9, 0.5, 0.1])
+
+
+def test_steps_out_of_range_name_the_step_and_T():
+    s = linear_schedule(50)
+    x = np.zeros((2, 3), "float32")
+    with pytest.raises(ValueError, match="t = 0 is out of range.*T = 50"):
+        q_sample(s, x, np.array([0, 3]), x)
+    with pytest.raises(ValueError, match="t = 51"):
+        q_sample(s, x, np.array([1, 51]), x)
+    with pytest.raises(ValueError, match="one step per example"):
+        q_sample(s, x, np.array([1, 2, 3]), x)
+
+
+# --------------------------------------------------------------------------- the forward process
+def test_q_sample_matches_the_simulated_chain_in_mean_and_variance():
+    s = linear_schedule(100)
+    rng = np.random.default_rng(0)
+    n, t = 40_000, 60
+    x0 = np.full((n, 1), 0.7)
+    x = x0.copy()
+    for k in range(t):  # step by step: x_k = sqrt(1 - beta_k) x_{k-1} + sqrt(beta_k) z
+        x = math.sqrt(1 - s.betas[k]) * x + math.sqrt(s.betas[k]) * rng.standard_normal(x.shape)
+    direct = np.asarray(q_sample(s, x0.astype("float32"), np.full(n, t), rng.standard_normal((n, 1))))
+    mean, var = math.sqrt(s.alpha_bars[t - 1]) * 0.7, 1 - s.alpha_bars[t - 1]
+    se_mean, se_var = math.sqrt(var / n), var * math.sqrt(2 / n)
+    for sample in (x, direct):
+        assert abs(sample.mean() - mean) < 5 * se_mean
+        assert abs(sample.var() - var) < 5 * se_var
+
+
+def test_posterior_matches_its_closed_form_and_monte_carlo():
+    s = cosine_schedule(50)
+    rng = np.random.default_rng(1)
+    t, x0v, n = 20, -0.4, 200_000
+    # draw (x_{t-1}, x_t) pairs from the chain given x_0, keep those with x_t near a value
+    prev = math.sqrt(s.alpha_bars[t - 2]) * x0v + math.sqrt(1 - s.alpha_bars[t - 2]) * rng.standard_normal(n)
+    xt = math.sqrt(1 - s.betas[t - 1]) * prev + math.sqrt(s.betas[t - 1]) * rng.standard_normal(n)
+    target = 0.1
+    near = np.abs(xt - target) < 0.02
+    mean, var = q_posterior(s, np.array([[x0v]], "float32"), np.array([[target]], "float32"), np.array([t]))
+    assert abs(prev[near].mean() - float(np.asarray(mean)[0, 0])) < 0.01
+    assert float(np.asarray(var)[0, 0]) == pytest.approx(prev[near].var(), rel=0.05)
+    # the closed form itself, written out
+    c0 = math.sqrt(s.alpha_bars[t - 2]) * s.betas[t - 1] / (1 - s.alpha_bars[t - 1])
+    ct = math.sqrt(1 - s.betas[t - 1]) * (1 - s.alpha_bars[t - 2]) / (1 - s.alpha_bars[t - 1])
+    assert float(np.asarray(mean)[0, 0]) == pytest.approx(c0 * x0v + ct * target, rel=1e-5)
+
+
+def test_predict_x0_inverts_q_sample():
+    s = linear_schedule(100)
+    rng = np.random.default_rng(2)
+    x0 = rng.uniform(-1, 1, (8, 4, 4, 1)).astype("float32")
+    eps = rng.standard_normal(x0.shape).astype("float32")
+    t = np.array([1, 5, 20, 40, 60, 80, 90, 100])
+    xt = q_sample(s, x0, t, eps)
+    np.testing.assert_allclose(np.asarray(predict_x0(s, xt, t, eps)), x0, atol=2e-3)
+    np.testing.assert_allclose(np.asarray(exact_eps(s, xt, t, x0)), eps, atol=2e-4)
+
+
+# --------------------------------------------------------------------------- samplers
+def test_sampling_steps_are_spaced_and_end_at_T():
+    assert list(sampling_steps(1000, 10)) == [1, 112, 223, 334, 445, 556, 667, 778, 889, 1000]
+    assert list(sampling_steps(5)) == [1, 2, 3, 4, 5]
+    with pytest.raises(ValueError, match="1 .. T = 5"):
+        sampling_steps(5, 6)
+
+
+def test_ddim_with_eta_1_on_all_steps_has_ddpm_posterior_variance():
+    s = linear_schedule(300)
+    sig = ddim_sigmas(s, sampling_steps(300), 1.0)
+    np.testing.assert_allclose(sig ** 2, s.posterior_variance, rtol=1e-10, atol=1e-15)
+    assert np.all(ddim_sigmas(s, sampling_steps(300, 10), 0.0) == 0)
+    with pytest.raises(ValueError, match="eta"):
+        ddim_sigmas(s, [1, 2], 1.5)
+
+
+def _one_point_eps(s, point):
+    import tensorflow as tf
+
+    abar = tf.constant(s.alpha_bars, tf.float32)
+
+    def eps_fn(x, t):
+        a = tf.reshape(tf.gather(abar, t - 1), (-1, 1))
+        return (x - tf.sqrt(a) * point) / tf.sqrt(1.0 - a)
+
+    return eps_fn
+
+
+@pytest.mark.parametrize("method,steps,eta", [("ddpm", None, 0.0), ("ddim", 10, 0.0), ("ddim", 25, 1.0)])
+def test_with_the_exact_predictor_of_one_point_every_sampler_returns_that_point(method, steps, eta):
+    s = linear_schedule(200)
+    point = np.array([[0.3, -0.6]], "float32")
+    sampler = Sampler(_one_point_eps(s, point), s, method=method, steps=steps, eta=eta, clip=None)
+    x = sampler(64, (2,), seed=3)
+    np.testing.assert_allclose(x, np.broadcast_to(point, x.shape), atol=1e-3)
+    assert sampler.last_seconds > 0
+
+
+def test_samples_repeat_with_a_seed_and_record_the_trajectory():
+    s = cosine_schedule(40)
+    eps_fn = _one_point_eps(s, np.zeros((1, 2), "float32"))
+    sampler = Sampler(lambda x, t: 0.5 * eps_fn(x, t), s, method="ddpm", clip=None)  # a wrong predictor: noisy
+    a, trail = sampler(5, (2,), seed=7, record=True)
+    b = sampler(5, (2,), seed=7)
+    np.testing.assert_array_equal(a, b)
+    assert trail.shape == (41, 5, 2)
+    np.testing.assert_array_equal(trail[-1], a)
+    assert not np.array_equal(a, sampler(5, (2,), seed=8))
+
+
+def test_classifier_free_guidance_combines_the_two_predictions():
+    import tensorflow as tf
+
+    def eps_fn(x, t, y):  # "conditional" prediction = label, "unconditional" (label 9) = 9
+        return tf.zeros_like(x) + tf.cast(tf.reshape(y, (-1, 1)), tf.float32)
+
+    guided = classifier_free_guidance(eps_fn, 2.0, null_label=9)
+    out = guided(tf.zeros((2, 3)), tf.constant([1, 1]), tf.constant([3, 5]))
+    np.testing.assert_allclose(out.numpy(), [[3 * 3 - 2 * 9] * 3, [3 * 5 - 2 * 9] * 3])
+    with pytest.raises(ValueError, match="w must"):
+        classifier_free_guidance(eps_fn, -1.0, 9)
+
+
+def test_a_nan_predictor_is_a_clear_error():
+    import tensorflow as tf
+
+    s = linear_schedule(10)
+    sampler = Sampler(lambda x, t: x * tf.constant(float("nan")), s, method="ddim", steps=3, clip=None)
+    with pytest.raises(FloatingPointError, match="NaN"):
+        sampler(2, (2,))
+
+
+# --------------------------------------------------------------------------- the bound
+def test_discretized_gaussian_bins_sum_to_one_and_match_the_cdf():
+    levels = np.arange(256) / 127.5 - 1
+    for mean, scale in ((0.0, 0.1), (0.93, 0.02), (-1.2, 0.5), (0.5, 1e-4)):
+        logp = discretized_gaussian_log_likelihood(levels, mean, math.log(scale))
+        assert np.exp(logp).sum() == pytest.approx(1.0, abs=1e-9)
+    v = levels[130]
+    want = norm.cdf(v + 1 / 255, 0.0, 0.1) - norm.cdf(v - 1 / 255, 0.0, 0.1)
+    assert discretized_gaussian_log_likelihood(v, 0.0, math.log(0.1)) == pytest.approx(math.log(want), rel=1e-9)
+
+
+def test_bound_of_the_exact_one_point_predictor_is_its_analytic_value():
+    """With the perfect predictor and sigma^2 = beta~_t, every L_{t-1} vanishes: only prior and decoder remain."""
+    s = linear_schedule(100)
+    x0 = (np.array([[0, 64, 128, 255]], "float64") / 127.5 - 1).reshape(1, 2, 2, 1)
+    import tensorflow as tf
+
+    flat = tf.constant(x0.astype("float32"))
+
+    def eps_fn(x, t):
+        a = s.alpha_bars[t - 1].reshape(-1, 1, 1, 1)
+        return ((x - np.sqrt(a) * flat.numpy()) / np.sqrt(1 - a)).astype("float32")
+
+    out = variational_bound(eps_fn, s, np.repeat(x0, 3, axis=0), t_samples=None, variance="posterior")
+    abar_T = s.alpha_bars[-1]
+    prior = (0.5 * (abar_T * x0 ** 2 + (1 - abar_T) - 1 - math.log(1 - abar_T))).sum()
+    sd = math.sqrt(s.betas[0])
+    p = [norm.cdf(-1 + 1 / 255, -1, sd)] + [norm.cdf(v + 1 / 255, v, sd) - norm.cdf(v - 1 / 255, v, sd)
+                                            for v in x0.ravel()[1:3]] + [1 - norm.cdf(1 - 1 / 255, 1, sd)]
+    decoder = -np.log(p).sum()
+    np.testing.assert_allclose(out["prior"], prior, rtol=1e-6)
+    np.testing.assert_allclose(out["decoder"], decoder, rtol=1e-3)
+    np.testing.assert_allclose(out["diffusion"], 0.0, atol=1e-3)
+    assert out["bits_per_dim"] == pytest.approx((prior + decoder) / (4 * math.log(2)), rel=1e-3)
+    # with sigma^2 = beta_t the terms are the analytic KL of two variances, per dimension
+    beta_out = variational_bound(eps_fn, s, x0, t_samples=None, variance="beta")
+    vq, vp = s.posterior_variance[1:], s.betas[1:]
+    want = 4 * (0.5 * (np.log(vp / vq) + vq / vp - 1)).sum()
+    assert beta_out["diffusion"][0] == pytest.approx(want, rel=1e-3)
+    # the sampled estimate of the sum is unbiased: many draws come close to the exact sum
+    # (its spread is large: L_1 is 45 times the mean term, so compare within 4 standard errors)
+    est = variational_bound(eps_fn, s, np.repeat(x0, 1000, axis=0), t_samples=4, variance="beta")
+    se = est["diffusion"].std(ddof=1) / math.sqrt(len(est["diffusion"]))
+    assert abs(est["diffusion"].mean() - want) < 4 * se and se < 0.1 * want
+
+
+def test_bound_refuses_data_that_are_not_8bit_in_minus_one_one():
+    with pytest.raises(ValueError, match=r"\[-1, 1\].*x / 127.5 - 1"):
+        check_8bit_scaled(np.full((2, 4), 200.0))
+    with pytest.raises(ValueError, match="8-bit grid"):
+        check_8bit_scaled(np.full((2, 4), 0.25 / 127.5))
+    with pytest.raises(ValueError, match="NaN"):
+        check_8bit_scaled(np.full((2, 4), np.nan))
+    with pytest.raises(ValueError, match="batch"):
+        check_8bit_scaled(np.zeros(4))
