@@ -244,3 +244,82 @@ def test_bound_refuses_data_that_are_not_8bit_in_minus_one_one():
         check_8bit_scaled(np.full((2, 4), np.nan))
     with pytest.raises(ValueError, match="batch"):
         check_8bit_scaled(np.zeros(4))
+
+
+# --------------------------------------------------------------------------- networks and training
+def test_networks_predict_the_input_shape_and_start_at_zero():
+    from coursekit.diffusion.networks import SinusoidalEmbedding, build_eps_mlp, build_eps_unet
+
+    emb = np.asarray(SinusoidalEmbedding(8)(np.array([0, 5])))
+    np.testing.assert_allclose(emb[0], [0, 0, 0, 0, 1, 1, 1, 1], atol=1e-7)  # sin 0 = 0, cos 0 = 1
+    assert emb[1, 0] == pytest.approx(math.sin(5.0), rel=1e-5)
+    unet = build_eps_unet((28, 28, 1), widths=(8, 16), time_dim=16, groups=4, num_classes=10)
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 28, 28, 1)).astype("float32")
+    out = np.asarray(unet([x, np.array([1, 50, 100], "int32"), np.array([0, 9, 10], "int32")]))
+    assert out.shape == x.shape and np.all(out == 0)
+    mlp = build_eps_mlp(2, hidden=16, depth=2)
+    assert np.asarray(mlp([np.zeros((4, 2), "float32"), np.ones(4, "int32")])).shape == (4, 2)
+    with pytest.raises(ValueError, match="divisible by 4"):
+        build_eps_unet((30, 30, 1), widths=(8, 16, 32))
+
+
+def _trained(points, *, steps=300, ema_decay=0.9, lr=3e-3, seed=0):
+    import keras
+
+    from coursekit.diffusion.model import DiffusionModel
+    from coursekit.diffusion.networks import build_eps_mlp
+
+    keras.utils.set_random_seed(seed)
+    model = DiffusionModel(build_eps_mlp(2, hidden=64, depth=2), cosine_schedule(50), ema_decay=ema_decay,
+                           data_range=None)
+    model.compile(optimizer=keras.optimizers.Adam(lr))
+    history = model.fit(points, epochs=1, batch_size=64, steps_per_epoch=None, verbose=0)
+    return model, history
+
+
+def test_training_lowers_the_epsilon_loss_and_the_ema_copy_lags_behind():
+    rng = np.random.default_rng(0)
+    points = (rng.standard_normal((64 * 200, 2)) * 0.05 + [0.5, -0.5]).astype("float32")
+    model, _ = _trained(points, ema_decay=0.9)
+    net = [w.numpy() for w in model.network.weights]
+    ema = [w.numpy() for w in model.ema_network.weights]
+    assert any(not np.allclose(a, b) for a, b in zip(net, ema))  # the average is not the last weights
+    sampler = Sampler(model.eps_fn(), model.schedule, method="ddim", steps=20, clip=(-1, 1))
+    x = sampler(500, (2,), seed=1)
+    assert np.linalg.norm(x.mean(0) - [0.5, -0.5]) < 0.1  # 200 steps pull samples from N(0, I) to the data
+    assert np.median(np.linalg.norm(x - [0.5, -0.5], axis=1)) < 0.2
+    model0, _ = _trained(points[:640], ema_decay=0.0)
+    for a, b in zip(model0.network.weights, model0.ema_network.weights):  # decay 0: the copy is the weights
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_label_dropout_replaces_labels_at_its_rate():
+    import keras
+
+    from coursekit.diffusion.model import drop_labels
+
+    y = np.zeros(20_000, "int32")
+    out = np.asarray(drop_labels(y, 0.25, 10, seed=keras.random.SeedGenerator(0)))
+    assert set(np.unique(out)) == {0, 10}
+    assert abs((out == 10).mean() - 0.25) < 0.02
+    np.testing.assert_array_equal(np.asarray(drop_labels(y, 0.0, 10)), y)
+
+
+def test_bad_training_data_and_a_nan_loss_are_clear_errors():
+    import keras
+
+    from coursekit.diffusion.model import DiffusionModel, NonFiniteLossError
+    from coursekit.diffusion.networks import build_eps_mlp
+
+    model = DiffusionModel(build_eps_mlp(2, hidden=8, depth=1), linear_schedule(20), data_range=(-1, 1))
+    model.compile(optimizer="adam")
+    with pytest.raises(ValueError, match=r"\[-1, 1\].*x / 127.5 - 1"):
+        model.fit(np.full((8, 2), 255.0, "float32"), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(np.full((8, 2), np.nan, "float32"), epochs=1, verbose=0)
+    loose = DiffusionModel(build_eps_mlp(2, hidden=8, depth=1), linear_schedule(20), data_range=None)
+    loose.compile(optimizer=keras.optimizers.SGD(1e30))
+    with pytest.raises(NonFiniteLossError, match="epoch 1, batch .*lower the learning rate"):
+        loose.fit(np.full((256, 2), 1e18, "float32"), epochs=1, batch_size=32, verbose=0)
+    with pytest.raises(ValueError, match="label_dropout needs"):
+        DiffusionModel(build_eps_mlp(2), linear_schedule(20), label_dropout=0.1)
