@@ -4,6 +4,7 @@ import pytest
 from coursekit.data import AnimeFaces, DataError, draw_standin_faces, load_anime_faces
 from coursekit.data import anime as anime_module
 from coursekit.data.anime import ANIME_DIR_ENV, ATTRIBUTES
+from _image_cases import pixel_format_cases
 
 
 @pytest.fixture(scope="module")
@@ -221,66 +222,14 @@ def test_attribute_labels_by_name_and_clear_errors():
         attribute_labels({"hair_colour": "red"})
 
 
-# --- faults: every pixel format a folder can hold, corrupt files, small folders ----------------
-
-def _uniform(mode, value, size=(10, 10)):
-    from PIL import Image
-
-    return Image.new(mode, size, value)
-
-
-def _pixel_format_cases():
-    """(file name, how to write it, the RGB in [0, 255] the loader must return)."""
-    from PIL import Image
-
-    def palette(with_transparency):
-        def write(path):
-            im = Image.new("P", (10, 10), 1)
-            im.putpalette([0, 0, 0, 200, 30, 60] + [0] * 762)
-            im.save(path, transparency=1) if with_transparency else im.save(path)
-        return write
-
-    def grey16(path):
-        Image.fromarray(np.full((10, 10), 32768, np.uint16)).save(path)  # PIL mode I;16, a 16-bit PNG
-
-    return [
-        ("bilevel.png", lambda p: _uniform("1", 1).save(p), (255, 255, 255)),
-        ("grey.png", lambda p: _uniform("L", 128).save(p), (128, 128, 128)),
-        ("grey16.png", grey16, (128, 128, 128)),  # 32768 / 65535: mid-grey, not clipped to white
-        ("palette.png", palette(False), (200, 30, 60)),
-        ("palette.gif", palette(False), (200, 30, 60)),
-        ("palette-transparent.png", palette(True), (255, 255, 255)),  # transparent -> white
-        ("grey-alpha.png", lambda p: _uniform("LA", (50, 0)).save(p), (255, 255, 255)),
-        ("grey-opaque.png", lambda p: _uniform("LA", (50, 255)).save(p), (50, 50, 50)),
-        ("rgba-half.png", lambda p: _uniform("RGBA", (255, 0, 0, 128)).save(p), (255, 127, 127)),
-        ("rgba.webp", lambda p: _uniform("RGBA", (0, 0, 255, 0)).save(p, lossless=True), (255, 255, 255)),
-        ("cmyk.jpg", lambda p: _uniform("CMYK", (0, 255, 255, 0)).save(p, quality=100), (255, 0, 0)),
-        ("rgb.bmp", lambda p: _uniform("RGB", (10, 200, 90)).save(p), (10, 200, 90)),
-    ]
-
-
-@pytest.mark.parametrize("name, write, rgb", _pixel_format_cases(), ids=[c[0] for c in _pixel_format_cases()])
-def test_every_pixel_format_decodes_to_its_colour(tmp_path, name, write, rgb):
-    path = tmp_path / name
-    write(path)
-    pixels = anime_module._read_image(path, 8)
-    assert pixels.shape == (8, 8, 3) and pixels.dtype == np.uint8
-    np.testing.assert_allclose(pixels.reshape(-1, 3).mean(0), rgb, atol=4, err_msg=name)
-
+# --- faults: every pixel format a folder can hold (cases in test_image_files), corrupt files, small folders -
 
 def test_a_folder_of_mixed_pixel_formats_loads_into_zero_one(tmp_path):
-    for name, write, _ in _pixel_format_cases():
+    for name, write, _ in pixel_format_cases():
         write(tmp_path / name)
     d = load_anime_faces(source="folder", path=tmp_path, size=8, n_test=2, verbose=False)
     x = np.concatenate([d.x_train, d.x_test])
-    assert len(x) == len(_pixel_format_cases()) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
-
-
-def test_a_floating_point_image_is_refused_by_name(tmp_path):
-    from PIL import Image
-
-    with pytest.raises(DataError, match=r"odd\.tif holds floating-point pixels \(PIL mode F\).*8- or 16-bit PNG"):
-        anime_module._to_rgb8(Image.new("F", (4, 4), 0.5), tmp_path / "odd.tif")
+    assert len(x) == len(pixel_format_cases()) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
 
 
 def test_skip_corrupt_counts_the_images_after_skipping(tmp_path):
@@ -310,6 +259,128 @@ def test_a_small_folder_gets_advice_lecture_06_can_follow(tmp_path):
 
     suggested = int(re.search(r"N_TEST = (\d+)", str(err.value)).group(1))
     assert select_profile("smoke").resolve("N_TEST", suggested, smoke=128, cpu=1000, gpu=2000, low=10) == suggested
+
+
+def test_a_folder_as_people_have_it_is_read_and_the_skipped_files_counted(tmp_path):
+    """Kaggle's zip unpacked on a Mac, then opened on Windows: nested folders, resource forks, thumbnails."""
+    root = tmp_path / "archive"
+    _write_faces(root / "animefacedataset", 6)  # archive/animefacedataset/images/*.jpg|png
+    junk = [".DS_Store", "animefacedataset/.DS_Store", "animefacedataset/images/Thumbs.db",
+            "animefacedataset/images/._0_2019.png", "__MACOSX/animefacedataset/images/._1_2019.jpg"]
+    for rel in junk:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"\x00\x05\x16\x07Mac OS X resource fork")  # would be a corrupt image if read
+    d = load_anime_faces(source="folder", path=root, size=8, n_test=2, verbose=False)
+    assert len(d.x_train) + len(d.x_test) == 6
+    assert "6 image files (skipped 5 hidden or system files (e.g. " in d.provenance
+    assert "and 1 non-image file (e.g. animefacedataset/notes.txt))" in d.provenance
+
+
+def test_a_folder_holding_only_the_zip_says_unzip_it(tmp_path):
+    (tmp_path / "animefacedataset.zip").write_bytes(b"PK\x03\x04")
+    (tmp_path / ".DS_Store").write_bytes(b"\x00")
+    with pytest.raises(DataError, match=r"no image files .*skipped 1 hidden or system file .*and 1 non-image file "
+                                        r".*it holds animefacedataset\.zip: unzip it there"):
+        load_anime_faces(source="folder", path=tmp_path, verbose=False)
+
+
+def test_a_decompression_bomb_in_the_folder_is_named_and_can_be_skipped(tmp_path, monkeypatch):
+    import warnings
+
+    from PIL import Image
+
+    _write_faces(tmp_path, 4)  # 20 x 20 = 400 pixels each
+    Image.new("RGB", (30, 30)).save(tmp_path / "images" / "poster.png")  # 900 pixels
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 600)  # over the limit, under twice it: Pillow only warns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Pillow's warning must not leak out of the loader's threads
+        with pytest.raises(DataError, match=r"poster\.png is 30 x 30 = 900 pixels, more than Pillow's "
+                                            r"decompression-bomb limit of 600"):
+            load_anime_faces(source="folder", path=tmp_path, size=8, n_test=1, verbose=False)
+        d = load_anime_faces(source="folder", path=tmp_path, size=8, n_test=1, skip_corrupt=True, verbose=False)
+    assert len(d.x_train) + len(d.x_test) == 4 and "1 corrupt file(s) left out" in d.provenance
+
+
+# --- the Kaggle download: kagglehub has no timeout of its own --------------------------------------
+
+class _FakeKagglehub:
+    """Stands in for the kagglehub module: ``dataset_download`` runs ``behave(cache)``."""
+
+    def __init__(self, behave, cache):
+        self.behave, self.cache, self.calls = behave, cache, []
+
+    def dataset_download(self, handle):
+        self.calls.append(handle)
+        return self.behave(self.cache)
+
+
+@pytest.fixture
+def fake_kagglehub(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.delenv("COURSEKIT_OFFLINE", raising=False)
+    monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path / "kagglehub"))
+
+    def install(behave):
+        fake = _FakeKagglehub(behave, tmp_path / "kagglehub")
+        monkeypatch.setitem(sys.modules, "kagglehub", fake)
+        return fake
+    return install
+
+
+def test_a_stalled_kaggle_download_times_out_with_the_fallback(fake_kagglehub):
+    import threading
+    import time
+
+    release = threading.Event()
+    fake = fake_kagglehub(lambda cache: release.wait(30))  # a server that never answers
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(DataError, match=r"kagglehub\.dataset_download\('splcher/animefacedataset'\) made no "
+                                            r"progress for 0\.5 s .*DOWNLOAD_KAGGLE = False .*source='standin'"):
+            anime_module.download_kaggle_faces(timeout=0.5, poll=0.05)
+    finally:
+        release.set()  # let the worker thread end
+    assert time.monotonic() - t0 < 10 and fake.calls == ["splcher/animefacedataset"]
+
+
+def test_a_kaggle_download_that_progresses_is_not_cut_off(fake_kagglehub):
+    import time
+
+    def slow_but_steady(cache):
+        folder = cache / "datasets" / "splcher" / "animefacedataset" / "versions" / "3"
+        (folder / "images").mkdir(parents=True)
+        for i in range(12):  # 1.2 s in all, more than the time-out, never 0.5 s without a new file
+            (folder / "images" / f"{i}.jpg").write_bytes(b"x" * 100)
+            time.sleep(0.1)
+        return str(folder)
+
+    fake_kagglehub(slow_but_steady)
+    path = anime_module.download_kaggle_faces(timeout=0.5, poll=0.05)
+    assert path.name == "3" and len(list((path / "images").iterdir())) == 12
+    fake_kagglehub(lambda cache: time.sleep(2))  # no progress check can end this one: the total does
+    with pytest.raises(DataError, match=r"did not finish within 0\.3 s"):
+        anime_module.download_kaggle_faces(timeout=30, max_seconds=0.3, poll=0.05)
+
+
+def test_kaggle_download_errors_name_the_fallback(fake_kagglehub, monkeypatch):
+    import sys
+
+    def refuse(cache):
+        raise PermissionError("403 Forbidden: accept the dataset's rules")
+
+    fake_kagglehub(refuse)
+    with pytest.raises(DataError, match=r"failed \(PermissionError: 403 Forbidden.*kagglehub\.login\(\).*standin"):
+        anime_module.download_kaggle_faces(timeout=5, poll=0.05)
+    monkeypatch.setenv("COURSEKIT_OFFLINE", "1")
+    with pytest.raises(DataError, match=r"COURSEKIT_OFFLINE=1 switches downloads off.*standin"):
+        anime_module.download_kaggle_faces()
+    monkeypatch.delenv("COURSEKIT_OFFLINE")
+    monkeypatch.setitem(sys.modules, "kagglehub", None)  # not installed
+    with pytest.raises(DataError, match=r"pip install kagglehub"):
+        anime_module.download_kaggle_faces()
+    with pytest.raises(ValueError, match="timeout and max_seconds must be > 0"):
+        anime_module.download_kaggle_faces(timeout=0)
 
 
 # --- every label, read back from the image itself ------------------------------------------------

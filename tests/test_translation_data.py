@@ -461,7 +461,8 @@ def test_a_verified_cached_archive_is_used_offline(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("make, message", [
     (lambda p: _cyclegan_zip(p, skip=("testB",)), "has no images in testB"),
-    (lambda p: _cyclegan_zip(p, corrupt="horse2zebra/trainB/z2.jpg"), "cannot read horse2zebra/trainB/z2.jpg"),
+    (lambda p: _cyclegan_zip(p, corrupt="horse2zebra/trainB/z2.jpg"),
+     "cannot read the image file horse2zebra/trainB/z2.jpg inside the archive"),
     (lambda p: p.write_bytes(b"PK\x03\x04 not really a zip") and p, "not a readable zip file"),
 ])
 def test_a_damaged_archive_gets_a_clear_error(tmp_path, make, message):

@@ -32,11 +32,11 @@ from typing import Optional
 import numpy as np
 
 from coursekit.data.checks import DataError
-from coursekit.data.images import ImageDataset
+from coursekit.data.images import (IMAGE_EXTENSIONS, ImageDataset, quiet_bomb_warnings, read_image_file,
+                                   scan_image_folder)
 
 ANIME_DIR_ENV = "COURSEKIT_ANIME_DIR"
 SOURCES = ("auto", "standin", "folder")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 KAGGLE_DATASET = "splcher/animefacedataset"
 KAGGLE_SIZE = 63_565
 MIN_FOLDER_IMAGES = 2  # one to train on, one to hold out
@@ -304,66 +304,6 @@ def _load_standin(size: int, n_train: Optional[int], n_test: Optional[int], seed
     )
 
 
-def _image_files(folder: Path) -> list:
-    return sorted(f for f in folder.rglob("*") if f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file())
-
-
-#: PIL modes with an alpha channel (transparent pixels are composited over white).
-_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
-#: PIL modes of 16-bit (or 32-bit integer) grey images: scaled by 65535 to 8 bits.
-_WIDE_GREY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
-
-
-def _to_rgb8(im, path: Path):
-    """Any pixel format PIL opens -> an 8-bit RGB image with the same look, or a DataError naming the file.
-
-    8-bit grey, bilevel, palette (with or without transparency), RGB, CMYK and YCbCr convert
-    directly; grey with alpha, RGBA and palette transparency are composited over white; 16-bit
-    grey (``I;16``, PNG's 16-bit) is scaled by 65535 / 255, not clipped at 255. Floating-point
-    images (mode ``F``) have no agreed range and are refused by name.
-    """
-    from PIL import Image
-
-    mode = im.mode
-    if mode == "P" and "transparency" in im.info:
-        im, mode = im.convert("RGBA"), "RGBA"
-    if mode in _WIDE_GREY_MODES:
-        wide = np.asarray(im, dtype="float64")
-        if wide.min() < 0 or wide.max() > 65535:
-            raise DataError(f"the image file {path} is a {mode} image with values {wide.min():g}..{wide.max():g}, "
-                            "outside 16 bits; save it as an 8- or 16-bit PNG or a JPEG, or delete it")
-        return Image.fromarray(np.round(wide * (255.0 / 65535.0)).astype("uint8"), "L").convert("RGB")
-    if mode == "F":
-        raise DataError(f"the image file {path} holds floating-point pixels (PIL mode F), which have no standard "
-                        "range; "
-                        "save it as an 8- or 16-bit PNG or a JPEG, or delete it (skip_corrupt=True leaves it out)")
-    if mode in _ALPHA_MODES:
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    return im.convert("RGB")
-
-
-def _read_image(path: Path, size: int) -> np.ndarray:
-    """One image file -> ``(size, size, 3)`` uint8: RGB (see :func:`_to_rgb8`), centre-cropped to a square, resized."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            im.load()
-            im = _to_rgb8(im, path)
-            w, h = im.size
-            side = min(w, h)
-            left, top = (w - side) // 2, (h - side) // 2
-            im = im.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BICUBIC)
-            return np.asarray(im, dtype="uint8")
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
-        raise DataError(
-            f"cannot read the image file {path} ({type(err).__name__}: {err}); it is corrupt or not an image. "
-            "Delete it (or re-download the dataset), or pass skip_corrupt=True to leave such files out"
-        ) from err
-
-
 def _fewer(available: int, n_test: int) -> str:
     """Advice for a folder with ``available`` images, in the names a caller and lecture 06 can pass."""
     if available < MIN_FOLDER_IMAGES:
@@ -382,10 +322,14 @@ def _load_folder(folder, size, n_train, n_test, seed, skip_corrupt) -> AnimeFace
         raise DataError(f"the anime faces folder {folder} does not exist; {fetch_hint}")
     if not folder.is_dir():
         raise DataError(f"the anime faces path {folder} is a file, not a folder; pass the folder that holds the images")
-    files = _image_files(folder)
+    scan = scan_image_folder(folder)
+    files = scan.files
     if not files:
+        zips = [f for f in scan.other if f.suffix.lower() == ".zip"]
+        found = f" ({scan.skipped()})" if scan.skipped() else ""
+        unzip = f"; it holds {zips[0].name}: unzip it there" if zips else ""
         raise DataError(f"the anime faces folder {folder} holds no image files ({', '.join(IMAGE_EXTENSIONS)}), "
-                        f"searched recursively; {fetch_hint}")
+                        f"searched recursively{found}{unzip}; {fetch_hint}")
     if len(files) < MIN_FOLDER_IMAGES:
         raise DataError(f"the anime faces folder {folder} holds only {len(files)} image file(s); at least "
                         f"{MIN_FOLDER_IMAGES} are needed (one to train on, one to hold out); {fetch_hint}")
@@ -401,14 +345,14 @@ def _load_folder(folder, size, n_train, n_test, seed, skip_corrupt) -> AnimeFace
 
     def read(path):
         try:
-            return _read_image(path, size)
+            return read_image_file(path, size)
         except DataError:
             if skip_corrupt:
                 return None
             raise
 
     needed, images, bad, start = (len(files) if take_all else n_train + n_test), [], [], 0
-    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 1)) as pool:
+    with quiet_bomb_warnings(), ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 1)) as pool:
         while len(images) < needed and start < len(files):  # with skip_corrupt, read on past bad files
             batch = [files[i] for i in order[start: start + needed - len(images)]]
             start += len(batch)
@@ -426,6 +370,8 @@ def _load_folder(folder, size, n_train, n_test, seed, skip_corrupt) -> AnimeFace
     x = np.stack(images).astype("float32")
     x /= 255.0  # in place: the full Kaggle set at 64x64 is 3 GB as float32
     skipped = f", {len(bad)} corrupt file(s) left out" if bad else ""
+    if scan.skipped():
+        skipped += f" ({scan.skipped()})"
     is_kaggle = abs(len(files) - KAGGLE_SIZE) <= 10
     what = f"Kaggle Anime Face Dataset ({KAGGLE_DATASET})" if is_kaggle else "a folder of face images"
     return AnimeFaces(
@@ -436,6 +382,106 @@ def _load_folder(folder, size, n_train, n_test, seed, skip_corrupt) -> AnimeFace
                     "unlabeled (y = 0, num_classes = 1)"),
         num_classes=1,
     )
+
+
+#: Environment variable where kagglehub keeps its downloads (its default: ``~/.cache/kagglehub``).
+KAGGLEHUB_CACHE_ENV = "KAGGLEHUB_CACHE"
+#: Seconds the whole Kaggle download may take at most, however steadily it progresses.
+KAGGLE_MAX_SECONDS = 3600.0
+
+
+def _folder_progress(folder: Path) -> tuple:
+    """``(files, bytes)`` below ``folder`` (0, 0 when it does not exist yet): grows while kagglehub works."""
+    n = size = 0
+    for root, _, names in os.walk(folder):
+        for name in names:
+            try:
+                size += os.stat(os.path.join(root, name)).st_size
+                n += 1
+            except OSError:  # a file renamed or removed while we look
+                pass
+    return n, size
+
+
+def download_kaggle_faces(dataset: str = KAGGLE_DATASET, *, timeout: Optional[float] = None,
+                          max_seconds: float = KAGGLE_MAX_SECONDS, poll: float = 1.0) -> Path:
+    """``kagglehub.dataset_download(dataset)`` that cannot wait forever; returns the folder it gives.
+
+    kagglehub takes no timeout, so the download runs in a worker thread while this one watches
+    kagglehub's cache folder (``$KAGGLEHUB_CACHE``, default ``~/.cache/kagglehub``): when
+    nothing in it grows for ``timeout`` seconds (the course's download timeout,
+    :data:`coursekit.data.registry.DOWNLOAD_TIMEOUT_S`, by default), or the whole call takes
+    longer than ``max_seconds``, it gives up with a :class:`DataError` naming the time-out and
+    the offline stand-in. The worker is a daemon thread: it cannot be killed, but it cannot keep
+    Python from exiting either, and a later call starts afresh (kagglehub reuses what it finished).
+    ``COURSEKIT_OFFLINE=1`` refuses at once.
+
+    Args:
+        dataset: the Kaggle dataset handle (``owner/name``).
+        timeout: seconds without progress before giving up.
+        max_seconds: seconds the download may take in all.
+        poll: seconds between two looks at the cache folder.
+
+    Raises:
+        DataError: offline mode, kagglehub missing, its own error, or a time-out (each with the fallback).
+    """
+    import importlib
+    import threading
+    import time
+
+    from coursekit.data.registry import DOWNLOAD_TIMEOUT_S
+    from coursekit.runtime import OFFLINE_ENV, offline_forced
+
+    timeout = DOWNLOAD_TIMEOUT_S if timeout is None else float(timeout)
+    if not timeout > 0 or not max_seconds > 0:
+        raise ValueError(f"timeout and max_seconds must be > 0 seconds, got timeout={timeout}, "
+                         f"max_seconds={max_seconds}")
+    fallback = ("without it, leave DOWNLOAD_KAGGLE = False (and ANIME_DIR = None) for the offline stand-in faces "
+                "(source='standin')")
+    call = f"kagglehub.dataset_download({dataset!r})"
+    if offline_forced():
+        raise DataError(f"{call} needs the network, but {OFFLINE_ENV}=1 switches downloads off; unset "
+                        f"{OFFLINE_ENV} to download, or {fallback}")
+    try:
+        kagglehub = importlib.import_module("kagglehub")
+    except ImportError as err:
+        raise DataError(f"the Kaggle download needs the kagglehub package (preinstalled on Colab): pip install "
+                        f"kagglehub; or {fallback}") from err
+    cache = Path(os.environ.get(KAGGLEHUB_CACHE_ENV) or Path.home() / ".cache" / "kagglehub").expanduser()
+    result: dict = {}
+
+    def work():
+        try:
+            result["path"] = kagglehub.dataset_download(dataset)
+        except BaseException as err:  # handed to the waiting thread, which raises it as a DataError
+            result["error"] = err
+
+    worker = threading.Thread(target=work, name=f"kagglehub {dataset}", daemon=True)
+    started = last_change = time.monotonic()
+    seen = _folder_progress(cache)
+    worker.start()
+    while True:
+        worker.join(poll)
+        if not worker.is_alive():
+            break
+        now, progress = time.monotonic(), _folder_progress(cache)
+        if progress != seen:
+            seen, last_change = progress, now
+        elif now - last_change > timeout:
+            raise DataError(f"{call} made no progress for {timeout:g} s (nothing new in {cache}): the network or "
+                            f"Kaggle is down or stalled. Check the connection (and Kaggle credentials) and run "
+                            f"again; {fallback}")
+        if now - started > max_seconds:
+            raise DataError(f"{call} did not finish within {max_seconds:g} s; run again on a faster connection, "
+                            f"or {fallback}")
+    if "error" in result:
+        err = result["error"]
+        raise DataError(f"{call} failed ({type(err).__name__}: {err}); check the network and Kaggle credentials "
+                        f"(kagglehub.login()), or {fallback}") from err
+    path = Path(result["path"])
+    if not path.is_dir():
+        raise DataError(f"{call} returned {path}, which is not a folder; delete it and download again, or {fallback}")
+    return path
 
 
 def load_anime_faces(
@@ -458,8 +504,12 @@ def load_anime_faces(
             source material, 32 for CPU runs).
         n_train, n_test: number of images. Stand-in defaults: 5,000 / 1,000. Folder defaults:
             ``n_test = min(1000, 10% of the files)`` held out, all the others for training.
-        path: the folder (default ``$COURSEKIT_ANIME_DIR``); searched recursively for
-            ``.jpg .jpeg .png .bmp .gif .webp`` files.
+        path: the folder (default ``$COURSEKIT_ANIME_DIR``); searched recursively (Kaggle's zip
+            unpacks to ``images/*.jpg``) for ``.jpg .jpeg .png .bmp .gif .webp .tif .tiff`` files.
+            Hidden and system files (``.DS_Store``, ``Thumbs.db``, a Mac's ``._*`` resource forks,
+            ``__MACOSX/``) and other files are skipped, and counted in the provenance line. Each
+            image is turned upright by its EXIF orientation and converted to 8-bit RGB (the
+            ranges of each pixel format: :func:`coursekit.data.images.to_rgb8`).
         seed: fixes the stand-in drawing and the folder's random train/test split.
         verbose: print the provenance line.
         skip_corrupt: leave unreadable image files out of the folder instead of raising.
@@ -470,7 +520,8 @@ def load_anime_faces(
         Kaggle images are unlabeled); ``attributes_train`` / ``attributes_test`` (stand-in).
 
     Raises:
-        DataError: a missing or empty folder, a corrupt image file (named), too few images.
+        DataError: a missing or empty folder, a corrupt image file or a decompression bomb
+            (named), too few images.
     """
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")

@@ -34,6 +34,7 @@ import numpy as np
 
 from coursekit.data.anime import ATTRIBUTES, draw_standin_faces
 from coursekit.data.checks import DataError, check_images
+from coursekit.data.images import read_image_file
 
 #: The edit from domain A to domain B of :func:`load_face_translation`: natural hair colour ->
 #: dyed colour (names of ``ATTRIBUTES["hair_colour"]``). Of the 6 one-to-one maps from the three
@@ -447,21 +448,17 @@ def load_digit_translation(size: int = 32, n_test: int = 300, seed: int = 0, ver
 # ---------------------------------------------------------------------------------------------
 
 def _read_zip_image(zf: zipfile.ZipFile, member: str, size: int, where: str) -> np.ndarray:
-    """One image inside a zip -> ``(size, size, 3)`` uint8: RGB, centre-cropped square, resized (bicubic)."""
-    from PIL import Image, UnidentifiedImageError
+    """One image inside a zip -> ``(size, size, 3)`` uint8: upright RGB, centre-cropped square, resized (bicubic).
 
+    :func:`coursekit.data.images.read_image_file` does the reading (EXIF orientation, pixel
+    formats, decompression bombs); a damaged member is named with its archive.
+    """
+    fix = "the archive is damaged: delete it and load again to download a fresh copy"
     try:
-        with Image.open(io.BytesIO(zf.read(member))) as im:
-            im.load()
-            im = im.convert("RGB")
-            w, h = im.size
-            side = min(w, h)
-            left, top = (w - side) // 2, (h - side) // 2
-            im = im.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BICUBIC)
-            return np.asarray(im, dtype="uint8")
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, zipfile.BadZipFile) as err:
-        raise DataError(f"cannot read {member} inside {where} ({type(err).__name__}: {err}); the archive is damaged: "
-                        "delete it and load again to download a fresh copy") from err
+        content = zf.read(member)
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        raise DataError(f"cannot read {member} inside {where} ({type(err).__name__}: {err}); {fix}") from err
+    return read_image_file(io.BytesIO(content), size, name=f"{member} inside {where}", fix=fix[0].upper() + fix[1:])
 
 
 def read_cyclegan_zip(path, size: int, n_train: Optional[int] = None, n_test: Optional[int] = None,
