@@ -202,7 +202,8 @@ print(f"ln 1000 = {math.log(1000):.4f}, ln 2 = {math.log(2):.4f}, (K - 1) / (2 N
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # The training set: `N_STACKED` images built from the 4,000 training digits of the offline MNIST
-# subset (or the 60,000 of the full MNIST when it can be downloaded). Three digits out of 4,000
+# subset in the smoke and cpu profiles, online or not (the gpu profile uses the 60,000 of the full MNIST
+# when it can be downloaded). Three digits out of 4,000
 # give $6.4 \cdot 10^{10}$ possible images, so the set never repeats an image.
 
 # %% slideshow={"slide_type": "fragment"}
@@ -781,10 +782,12 @@ plotting.image_grid(np.concatenate([x[:10] for x in pr_sets.values()]), ncols=10
 # %% slideshow={"slide_type": "skip"}
 # the headline is fixed in advance (packing, the paper's claim), not picked by the largest mode count
 real_modes = floor["real, classifier's calls"]["modes"]
-card.finish(f"Stacked MNIST modes covered of 1,000, PacGAN2 ({N_SCORE:,} samples)", results["PacGAN2"]["modes"], "modes",
+card.finish(f"Stacked MNIST modes covered of 1,000, PacGAN2 ({N_SCORE:,} samples)",
+            results["PacGAN2"]["modes"], "modes",
             reference=", ".join(f"{m} {results[m]['modes']} / KL {results[m]['kl']:.2f} / surely read "
                                 f"{quality[m]['sure']['modes']} / FD {quality[m]['FD']:.1f} / precision "
-                                f"{quality[m]['precision']:.2f} ({METHOD_EPOCHS[m] * (N_STACKED // BATCH_SIZE):,} G updates)"
+                                f"{quality[m]['precision']:.2f} "
+                                f"({METHOD_EPOCHS[m] * (N_STACKED // BATCH_SIZE):,} G updates)"
                                 for m in METHODS)
                       + f"; real floor {real_modes}; published DCGAN 99 (VEEGAN), PacDCGAN2 1000; "
                       f"notebook {time.perf_counter() - started:.0f} s")
