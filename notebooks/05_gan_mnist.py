@@ -526,15 +526,18 @@ plotting.monitor_grids(run_dir / "samples", shown,
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Curves
 # Losses per epoch, and how often the discriminator is right on real and on generated images.
-# Read them with lecture 09's rule (the dashed lines and shaded bands of the plot): the
-# discriminator **has won** in an epoch when its accuracy on generated images is at least 0.95
-# *and* the generator loss is at least $\ln 20 = 3.0$ nats (the fakes get, on average, less than
-# a 5 % chance of being real); a run whose last epochs all look like that has a convergence
-# failure. With our real label 0.9 the D loss cannot fall below $H(0.9) = 0.325$ nats, so
+# Read them with lecture 09's rule (the shaded bands of the plot): the discriminator **has won**
+# in an epoch when the generator loss is at least $\ln 20 = 3.0$ nats, i.e. the geometric mean of
+# $D(G(z))$ is below 0.05 (the fakes get, on average, less than a 5 % chance of being real); a
+# run whose last epochs all look like that has a convergence failure. The accuracies are no test
+# of it: with our real label 0.9 the optimal discriminator outputs $0.9\,p_d/(p_d + p_g)$, which is
+# $0.45 < 0.5$ when the generator matches the data, so even a perfectly balanced game shows
+# accuracy on fakes near 1 and on real digits near 0 (lecture 09 derives it; this figure was drawn
+# before that correction and still shows a dashed 0.95 line on the accuracy panel, which tests
+# nothing). With real label 0.9 the D loss cannot fall below $H(0.9) = 0.325$ nats, so
 # "$L_D \to 0$" never happens here: a discriminator that has won flattens out near 0.33-0.38
-# nats. A discriminator that is only *ahead* (accuracy on fakes high, generator loss well below
-# 3 nats), as in this run, is normal: the non-saturating loss still gives the generator a
-# full-size gradient.
+# nats. A discriminator that is only *ahead* (generator loss well below 3 nats), as in this run,
+# is normal: the non-saturating loss still gives the generator a full-size gradient.
 
 # %% slideshow={"slide_type": "fragment"}
 plotting.plot_gan_history(history, title=f"MLP GAN on MNIST ({len(x_train):,} digits, batch {BATCH_SIZE})")
