@@ -539,7 +539,7 @@ plotting.monitor_grids(run_dir / "samples", shown,
 # nats. A discriminator that is only *ahead* (generator loss well below 3 nats), as in this run,
 # is normal: the non-saturating loss still gives the generator a full-size gradient.
 
-# %% slideshow={"slide_type": "fragment"}
+# %% slideshow={"slide_type": "subslide"}
 plotting.plot_gan_history(history, title=f"MLP GAN on MNIST ({len(x_train):,} digits, batch {BATCH_SIZE})")
 
 # %% slideshow={"slide_type": "subslide"}
