@@ -9,6 +9,7 @@
     python3 -m coursekit check-run --profile gpu       # after `run`: finished, in time, regression outputs
     python3 -m coursekit colab-check                   # tests + smoke run on Colab's stack (.ci/colab-stack.txt)
     python3 -m coursekit times                         # rewrite header/README time tables from run cards
+    python3 -m coursekit leaderboard                   # every lecture's headline number beside its reference
     python3 -m coursekit bench [--quick] [--only 04]   # step time, samples/s, memory of each lecture's model
 
 ``run`` and ``test`` first set themselves up: a virtual environment in ``.venv`` with
@@ -204,6 +205,17 @@ def cmd_times(args) -> int:
     return 0
 
 
+def cmd_leaderboard(args) -> int:
+    """Print every committed lecture's headline number beside its reference, from the run cards."""
+    from coursekit.runcard import format_leaderboard, leaderboard
+
+    rows, missing = leaderboard()
+    print(format_leaderboard(rows, max_width=args.width))
+    for stem, why in missing.items():
+        print(f"not on the board: {stem}: {why}")
+    return 0
+
+
 def cmd_check_run(args) -> int:
     from coursekit.ci import check_run_command
 
@@ -252,6 +264,10 @@ def main(argv=None) -> int:
     p.add_argument("only", nargs="*", default=[], help="lecture numbers; default: all")
     p.add_argument("--check", action="store_true", help="only report where a table and its run card disagree")
     p.set_defaults(func=cmd_times)
+    p = sub.add_parser("leaderboard", help="every committed lecture's headline metric beside its reference, "
+                       "profile and wall time, from the run cards")
+    p.add_argument("--width", type=int, default=60, help="cut metric and reference texts to this many characters")
+    p.set_defaults(func=cmd_leaderboard)
     # CI (coursekit/ci.py): checks of an executed run, and the course on Colab's pinned stack
     p = sub.add_parser("check-run", help="after `run`: each lecture finished, within its header's time, "
                        "regression outputs hold")

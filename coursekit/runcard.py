@@ -292,3 +292,103 @@ def time_table_problems(stems, notebooks_dir, readme) -> list:
                 problems.append(f"README: {stem} says {row.group(2)} s in {row.group(1)}, its run card "
                                 f"{card['wall_time_s']:.0f} s in {card['profile']}")
     return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# The course leaderboard: every committed lecture's headline in one table
+# ---------------------------------------------------------------------------------------------
+
+_VALUE = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_HEADLINE_PARTS_RE = re.compile(
+    rf"^(?P<metric>.+?) = (?P<value>{_VALUE})(?: (?P<unit>[^()]+?))?(?: \(reference: (?P<reference>.*)\))?$")
+
+
+def parse_headline(headline: str) -> dict:
+    """Split a headline as :meth:`RunCard.finish` prints it back into its parts.
+
+    ``"held-out NLL = 1.822 nats (reference: true density 1.822 nats)"`` ->
+    ``{"metric": "held-out NLL", "value": 1.822, "unit": "nats", "reference": "true density 1.822 nats"}``.
+    The metric is everything before the first `` = `` followed by a number; the value has the
+    4 significant digits the card prints (``{value:.4g}``); ``unit`` is ``""`` and ``reference``
+    ``None`` when the card had none.
+
+    Raises:
+        ValueError: a headline not in that format (quoted).
+    """
+    found = _HEADLINE_PARTS_RE.match(re.sub(r"\s+", " ", headline.strip()))
+    if not found:
+        raise ValueError(f"not a run-card headline ('<metric> = <value> [unit] [(reference: ...)]'): {headline!r}")
+    return {"metric": found["metric"], "value": float(found["value"]),
+            "unit": found["unit"] or "", "reference": found["reference"]}
+
+
+#: The columns of :func:`leaderboard`'s rows, in order.
+LEADERBOARD_COLUMNS = ("lecture", "notebook", "metric", "value", "unit", "reference", "profile", "hardware",
+                       "wall_time_s", "load_average")
+
+
+def leaderboard(stems=None, notebooks_dir=None) -> tuple:
+    """Every committed lecture's headline, read from its executed notebook's run card.
+
+    The run card is the last cell's output (:func:`committed_run_card`), so the table says what
+    the committed outputs show, in which profile, on which hardware, in how long.
+
+    Args:
+        stems: notebook stems (``"04_pixelcnn"``); ``None``: every lecture of the course
+            (``coursekit.notebooks.lecture_stems``).
+        notebooks_dir: the folder of the ``.ipynb`` files (default: the course's ``notebooks/``).
+
+    Returns:
+        ``(rows, missing)``: ``rows`` a list of dicts with the keys :data:`LEADERBOARD_COLUMNS`
+        (``lecture`` e.g. ``"09b"``; ``value`` a float with 4 significant digits; ``unit`` may be
+        ``""``; ``reference`` the literature figure or real-data floor the lecture quotes, or
+        ``None``; ``hardware`` e.g. ``"CPU x2 (x86_64), no GPU"``; ``wall_time_s`` seconds;
+        ``load_average`` or ``None``), in lecture order; ``missing`` ``{stem: why}`` for
+        notebooks with no readable run card (not executed yet, or failed).
+    """
+    from coursekit import notebooks
+
+    folder = Path(notebooks_dir) if notebooks_dir is not None else notebooks.notebooks_dir()
+    stems = notebooks.lecture_stems() if stems is None else list(stems)
+    rows, missing = [], {}
+    for stem in stems:
+        try:
+            card = committed_run_card(folder / f"{stem}.ipynb")
+            parts = parse_headline(card["headline"])
+        except FileNotFoundError:
+            missing[stem] = f"no {stem}.ipynb in {folder}"
+            continue
+        except (ValueError, KeyError, IndexError) as err:  # json.JSONDecodeError is a ValueError
+            missing[stem] = str(err)
+            continue
+        rows.append({"lecture": notebooks.lecture_number(stem), "notebook": stem, **parts,
+                     "profile": card["profile"], "hardware": card["device"], "wall_time_s": card["wall_time_s"],
+                     "load_average": card["load_average"]})
+    return rows, missing
+
+
+def format_leaderboard(rows, max_width: int = 60) -> str:
+    """A plain-text table of :func:`leaderboard`'s rows (no pandas), long texts cut to ``max_width``.
+
+    Columns: lecture, metric, value with unit, reference, profile, wall time. The hardware is the
+    same for most rows, so it is listed once under the table.
+    """
+    if max_width < 10:
+        raise ValueError(f"max_width must be >= 10 characters, got {max_width}")
+
+    def cut(text):
+        text = "-" if text in (None, "") else str(text)
+        return text if len(text) <= max_width else text[:max_width - 3] + "..."
+
+    table = [("lecture", "metric", "value", "reference", "profile", "wall time")]
+    for r in rows:
+        value = f"{r['value']:.4g}" + (f" {r['unit']}" if r["unit"] else "")
+        table.append((r["lecture"], cut(r["metric"]), value, cut(r["reference"]), r["profile"],
+                      f"{r['wall_time_s']:.0f} s"))
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    hardware = sorted({r["hardware"] for r in rows})
+    if hardware:
+        lines.append(f"(hardware: {'; '.join(hardware)})")
+    return "\n".join(lines)

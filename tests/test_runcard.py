@@ -91,3 +91,82 @@ def test_committed_time_tables_agree_with_the_committed_run_cards(stem):
     """The header of every lecture and the README state the time of the committed run card."""
     problems = time_table_problems([stem], notebooks_dir(), repo_root() / "README.md")
     assert not problems, "run: python -m coursekit times\n" + "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- the course leaderboard
+from coursekit.runcard import LEADERBOARD_COLUMNS, format_leaderboard, leaderboard, parse_headline  # noqa: E402
+
+
+@pytest.mark.parametrize("metric, value, unit, reference", [
+    ("held-out NLL", 1.822, "nats", "true density 1.822 nats"),
+    ("accuracy", 0.985, "", None),
+    ("FD of x = f(z) (scorer; K=1000)", 16.73, "", "floor 1.15; IS 6.07 (floor 8.94), 9/10 classes"),
+    ("modes covered of 1,000", 905.0, "modes", "published 99 (VEEGAN)"),
+    ("tiny loss", 1.234e-05, "nats/dim", "a = 2 (b)"),
+    ("log-likelihood", -3.5, "nats", None),
+])
+def test_a_headline_printed_by_the_run_card_reads_back(monkeypatch, tmp_path, capsys, metric, value, unit, reference):
+    """Round trip through what RunCard.finish really prints: the leaderboard must not drift from it."""
+    monkeypatch.setenv(RUNCARD_DIR_ENV, str(tmp_path))
+    start_run("99_toy", select_profile("cpu")).finish(metric, value, unit, reference=reference)
+    printed = capsys.readouterr().out
+    headline = re.search(r"^headline  : (.+)$", printed, re.M).group(1)
+    parts = parse_headline(headline)
+    assert parts == {"metric": metric, "value": pytest.approx(value, rel=1e-3), "unit": unit, "reference": reference}
+
+
+def test_a_line_that_is_no_headline_is_refused():
+    with pytest.raises(ValueError, match="not a run-card headline"):
+        parse_headline("the model is good")
+
+
+def test_the_leaderboard_reads_every_card_and_names_the_missing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(RUNCARD_DIR_ENV, str(tmp_path / "cards"))
+    for stem, (metric, value, unit, ref) in {"01_toy": ("NLL", 1.5, "nats", "truth 1.4 nats"),
+                                            "02b_toy": ("FD", 3.25, "", None)}.items():
+        start_run(stem, select_profile("cpu")).finish(metric, value, unit, reference=ref)
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell("card.finish(...)")]
+        nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text=capsys.readouterr().out)]
+        nbformat.write(nb, str(tmp_path / f"{stem}.ipynb"))
+    unexecuted = nbformat.v4.new_notebook()
+    unexecuted.cells = [nbformat.v4.new_code_cell("card.finish(...)")]
+    nbformat.write(unexecuted, str(tmp_path / "03_unrun.ipynb"))
+    rows, missing = leaderboard(["01_toy", "02b_toy", "03_unrun", "04_absent"], notebooks_dir=tmp_path)
+    assert [r["lecture"] for r in rows] == ["01", "02b"] and all(tuple(r) == LEADERBOARD_COLUMNS for r in rows)
+    assert rows[0]["metric"] == "NLL" and rows[0]["value"] == 1.5 and rows[0]["reference"] == "truth 1.4 nats"
+    assert rows[1]["unit"] == "" and rows[1]["reference"] is None and rows[1]["profile"] == "cpu"
+    assert rows[0]["hardware"] and rows[0]["wall_time_s"] >= 0
+    assert set(missing) == {"03_unrun", "04_absent"} and "publish" in missing["03_unrun"]
+    text = format_leaderboard(rows)
+    assert text.splitlines()[0].split() == ["lecture", "metric", "value", "reference", "profile", "wall", "time"]
+    assert "1.5 nats" in text and "truth 1.4 nats" in text and f"(hardware: {rows[0]['hardware']})" in text
+
+
+def test_the_committed_lectures_are_on_the_leaderboard():
+    """Every committed lecture's executed notebook yields a row whose number is the one its card printed."""
+    rows, missing = leaderboard()
+    published = [s for s in lecture_stems() if s not in missing]
+    assert [r["notebook"] for r in rows] == published and len(rows) >= 1
+    for r in rows:
+        card = committed_run_card(notebooks_dir() / f"{r['notebook']}.ipynb")
+        assert f"= {r['value']:.4g}" in card["headline"] and r["profile"] == card["profile"]
+        assert math.isfinite(r["value"]) and r["metric"] and r["wall_time_s"] > 0
+
+
+def test_long_texts_are_cut_in_the_printed_table():
+    row = dict(lecture="05", notebook="05_x", metric="m" * 100, value=2.0, unit="", reference="r" * 100,
+               profile="cpu", hardware="CPU", wall_time_s=12.0, load_average=None)
+    text = format_leaderboard([row], max_width=20)
+    assert "m" * 17 + "..." in text and "m" * 21 not in text and "12 s" in text
+    with pytest.raises(ValueError, match="max_width must be >= 10"):
+        format_leaderboard([row], max_width=3)
+
+
+def test_the_leaderboard_command_prints_the_table(capsys):
+    from coursekit.__main__ import main
+
+    assert main(["leaderboard", "--width", "30"]) == 0
+    out = capsys.readouterr().out
+    rows, _ = leaderboard()
+    assert out.splitlines()[0].startswith("lecture") and all(f"\n{r['lecture']} " in out for r in rows)
