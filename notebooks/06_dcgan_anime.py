@@ -150,7 +150,9 @@ print(f"IMAGE_SIZE={IMAGE_SIZE}, EPOCHS={EPOCHS}, BATCH_SIZE={BATCH_SIZE}, WIDTH
 #   !kaggle datasets download -d splcher/animefacedataset --unzip -p /content/anime
 # ```
 #
-# `DOWNLOAD_KAGGLE = True` in the parameters cell does the first of these for you.
+# `DOWNLOAD_KAGGLE = True` in the parameters cell does the first of these for you (through
+# `coursekit.data.anime.download_kaggle_faces`, which gives up with a clear message when the
+# download stalls, instead of waiting forever).
 # `coursekit.data.load_anime_faces` then finds every image file below the folder,
 # centre-crops it to a square, resizes it to `IMAGE_SIZE` and scales it to $[0, 1]$; a
 # missing or empty folder, or a corrupt file, stops it with a message saying which file and what to do.
@@ -164,10 +166,10 @@ print(f"IMAGE_SIZE={IMAGE_SIZE}, EPOCHS={EPOCHS}, BATCH_SIZE={BATCH_SIZE}, WIDTH
 # what the GAN produces: are all hair colours there, in the right proportions?
 
 # %% slideshow={"slide_type": "subslide"}
-if DOWNLOAD_KAGGLE and ANIME_DIR is None:
-    import kagglehub  # online only
+if DOWNLOAD_KAGGLE and ANIME_DIR is None:  # online only: kagglehub, with a time-out and a clear error
+    from coursekit.data.anime import download_kaggle_faces
 
-    ANIME_DIR = kagglehub.dataset_download("splcher/animefacedataset")
+    ANIME_DIR = str(download_kaggle_faces())
 
 N_TRAIN = profile.resolve("N_TRAIN", N_TRAIN, smoke=256, cpu=6000, gpu=None if ANIME_DIR else 20000, tiny=256,
                           low=1)
