@@ -1,0 +1,69 @@
+"""Ready-made flows of lecture 10: RealNVP for 2-D points and a multi-scale flow for 8-bit images.
+
+- :func:`realnvp_2d`: ``n_couplings`` affine couplings with alternating masks, each preceded by
+  an ActNorm, on ``(B, 2)`` points (Dinh et al. 2017).
+- :func:`multiscale_image_flow`: the RealNVP / Glow layout for ``(B, H, W, C)`` 8-bit images:
+  uniform dequantization, the logit pre-transform, checkerboard couplings at full resolution,
+  a squeeze, steps of (ActNorm, invertible 1x1 convolution, channel coupling), then half the
+  channels factored out and the other half squeezed again for the next scale.
+"""
+
+from __future__ import annotations
+
+from coursekit.flows.layers import (ActNorm, AffineCoupling, Chain, FactorOut, Invertible1x1Conv, Logit, Squeeze,
+                                    alternating_mask, channel_mask, checkerboard_mask)
+from coursekit.flows.model import Flow
+
+
+def realnvp_2d(n_couplings: int = 8, hidden: int = 64, depth: int = 2, seed: int = 0, name: str = "realnvp_2d") -> Flow:
+    """A RealNVP on 2-D points: [ActNorm, AffineCoupling(alternating mask)] x ``n_couplings``."""
+    if n_couplings < 2:
+        raise ValueError(f"n_couplings must be >= 2 (each coordinate must be transformed), got {n_couplings}")
+    steps = []
+    for i in range(int(n_couplings)):
+        steps += [ActNorm(name=f"actnorm{i}"),
+                  AffineCoupling(alternating_mask(2, i % 2), hidden=hidden, depth=depth, name=f"coupling{i}")]
+    return Flow(Chain(steps, name="chain"), (2,), seed=seed, name=name)
+
+
+def _steps(prefix, height, width, channels, n, hidden, use_1x1, seed):
+    steps = []
+    for i in range(n):
+        steps.append(ActNorm(name=f"{prefix}_actnorm{i}"))
+        if use_1x1:
+            steps.append(Invertible1x1Conv(seed=seed + i, name=f"{prefix}_conv1x1_{i}"))
+        steps.append(AffineCoupling(channel_mask(height, width, channels, i % 2), hidden=hidden,
+                                    name=f"{prefix}_coupling{i}"))
+    return steps
+
+
+def multiscale_image_flow(image_shape=(28, 28, 1), hidden: int = 64, n_checker: int = 2, steps_per_scale: int = 4,
+                          levels: int = 2, use_1x1: bool = True, alpha: float = 0.05, seed: int = 0,
+                          name: str = "multiscale_flow") -> Flow:
+    """A multi-scale flow for 8-bit images ``(H, W, C)`` in ``[0, 1]`` (see the module docstring).
+
+    Args:
+        image_shape: ``(H, W, C)``; ``H`` and ``W`` divisible by ``2 ** levels``.
+        hidden: filters of each coupling's conditioner.
+        n_checker: checkerboard couplings (each after an ActNorm) at full resolution.
+        steps_per_scale: (ActNorm, 1x1 conv, channel coupling) steps after each squeeze.
+        levels: squeezes; after each but the last, half the channels leave the flow.
+        use_1x1: include Glow's invertible 1x1 convolutions (else channel order is only alternated).
+        alpha: the logit pre-transform's margin.
+    """
+    h, w, c = (int(s) for s in image_shape)
+    if h % (2 ** levels) or w % (2 ** levels):
+        raise ValueError(f"image height and width must be divisible by 2**levels = {2 ** levels}, got {image_shape}")
+    top = [Logit(alpha, name="logit")]
+    for i in range(int(n_checker)):
+        top += [ActNorm(name=f"s0_actnorm{i}"),
+                AffineCoupling(checkerboard_mask(h, w, c, i % 2), hidden=hidden, name=f"s0_coupling{i}")]
+    inner = None
+    for level in range(int(levels), 0, -1):  # build the deepest scale first
+        hh, ww, cc = h // 2 ** level, w // 2 ** level, c * 4 ** level // (2 ** (level - 1))
+        scale = [Squeeze(name=f"s{level}_squeeze"),
+                 *_steps(f"s{level}", hh, ww, cc, steps_per_scale, hidden, use_1x1, seed + 100 * level)]
+        if inner is not None:
+            scale.append(FactorOut(inner, name=f"s{level}_factor_out"))
+        inner = Chain(scale, name=f"scale{level}")
+    return Flow(Chain([*top, inner], name="chain"), image_shape, dequantize=True, seed=seed, name=name)
