@@ -87,7 +87,7 @@ def test_nan_in_training_names_the_layer_and_the_fixes():
     x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
     flow = realnvp_2d(n_couplings=2, hidden=8).initialize(x)
     flow.compile(optimizer=keras.optimizers.Adam(1e-3))
-    layer = flow.bijector.steps[2]  # the second ActNorm
+    layer = flow.bijector.steps[3]  # the second ActNorm (after actnorm0, mix0, coupling0)
     layer.log_scale.assign([np.inf, 0.0])
     with pytest.raises(FlowTrainingError, match=r"layer 'actnorm1'.*ActNorm.*learning rate"):
         flow.fit(x, batch_size=32, epochs=1, verbose=0)

@@ -15,14 +15,23 @@ from coursekit.flows.layers import (ActNorm, AffineCoupling, Chain, FactorOut, I
 from coursekit.flows.model import Flow
 
 
-def realnvp_2d(n_couplings: int = 8, hidden: int = 64, depth: int = 2, seed: int = 0, name: str = "realnvp_2d") -> Flow:
-    """A RealNVP on 2-D points: [ActNorm, AffineCoupling(alternating mask)] x ``n_couplings``."""
+def realnvp_2d(n_couplings: int = 8, hidden: int = 64, depth: int = 2, mix: bool = True, seed: int = 0,
+               name: str = "realnvp_2d") -> Flow:
+    """A RealNVP on 2-D points: [ActNorm, (learned rotation), AffineCoupling(alternating mask)] x ``n_couplings``.
+
+    ``mix=True`` puts a learned 2x2 invertible matrix (:class:`Invertible1x1Conv` on vectors) before each
+    coupling. Without it, data whose two coordinates are independent (lecture 09's grid) leave
+    alternating affine couplings stuck at the identity: each coordinate's transformation can only
+    depend on the other one, which carries no information about it, so the gradient is zero there.
+    """
     if n_couplings < 2:
         raise ValueError(f"n_couplings must be >= 2 (each coordinate must be transformed), got {n_couplings}")
     steps = []
     for i in range(int(n_couplings)):
-        steps += [ActNorm(name=f"actnorm{i}"),
-                  AffineCoupling(alternating_mask(2, i % 2), hidden=hidden, depth=depth, name=f"coupling{i}")]
+        steps += [ActNorm(name=f"actnorm{i}")]
+        if mix:
+            steps.append(Invertible1x1Conv(seed=seed + i, name=f"mix{i}"))
+        steps += [AffineCoupling(alternating_mask(2, i % 2), hidden=hidden, depth=depth, name=f"coupling{i}")]
     return Flow(Chain(steps, name="chain"), (2,), seed=seed, name=name)
 
 
