@@ -458,7 +458,8 @@ for scheme, r in results.items():
     print(f"  {scheme:22s} {ratio:5.0%}  " + ("meets the target" if ratio >= 0.9 else
           f"below the target at this budget ({EPOCHS} epochs; whether more epochs close it: exercise 1)"))
 n_req = len(requested)
-print(f"\nalignment +- its sampling standard error ({n_req:,} samples each; one training run, seed {SEED}, per scheme):")
+print(f"\nalignment +- its sampling standard error ({n_req:,} samples each; one training run, seed {SEED}, "
+      "per scheme):")
 for scheme, r in results.items():
     a = r["alignment"]["overall"]
     print(f"  {scheme:22s} {a:.3f} +- {np.sqrt(a * (1 - a) / n_req):.3f}   discriminator "

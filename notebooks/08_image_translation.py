@@ -161,7 +161,8 @@ N_TEST = profile.resolve("N_TEST", N_TEST, smoke=64, cpu=500, gpu=1000, tiny=64,
 IMAGE_SIZE = profile.resolve("IMAGE_SIZE", IMAGE_SIZE, smoke=32, cpu=32, gpu=64, choices=(32, 64))
 EPOCHS = profile.resolve("EPOCHS", EPOCHS, smoke=1, cpu=30, gpu=60, tiny=1, low=1)
 DIGIT_EPOCHS = profile.resolve("DIGIT_EPOCHS", DIGIT_EPOCHS, smoke=1, cpu=10, gpu=40, tiny=1, low=1)
-SKETCH_EPOCHS = profile.resolve("SKETCH_EPOCHS", SKETCH_EPOCHS, smoke=EPOCHS, cpu=EPOCHS, gpu=EPOCHS, tiny=EPOCHS, low=1)
+SKETCH_EPOCHS = profile.resolve("SKETCH_EPOCHS", SKETCH_EPOCHS, smoke=EPOCHS, cpu=EPOCHS, gpu=EPOCHS, tiny=EPOCHS,
+                                low=1)
 N_DIGITS = profile.resolve("N_DIGITS", N_DIGITS, smoke=None, cpu=None, gpu=None, tiny=128, low=BATCH_SIZE)
 WIDTH = profile.resolve("WIDTH", WIDTH, smoke=8, cpu=16, gpu=64, low=4)
 DEPTH = profile.resolve("DEPTH", DEPTH, smoke=3, cpu=3, gpu=4, low=1, high=7)
@@ -1014,7 +1015,8 @@ if photos is not None:
 # ## Run card
 
 # %% slideshow={"slide_type": "skip"}
-card.finish("CycleGAN / pix2pix pixel accuracy on held-out faces (illustrative; paper's FCN ratio 0.52/0.71)", ratio, "",
+card.finish("CycleGAN / pix2pix pixel accuracy on held-out faces (illustrative; paper's FCN ratio 0.52/0.71)",
+            ratio, "",
             reference=f"CycleGAN {table['CycleGAN']['pixel_accuracy']:.3f}, pix2pix "
                       f"{table['pix2pix']['pixel_accuracy']:.3f}, "
                       f"copy {table['copy the input']['pixel_accuracy']:.3f}; "
