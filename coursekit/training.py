@@ -17,6 +17,22 @@ naming the file and the fix (``retrain=True``; ``RETRAIN = True`` in a lecture n
 
 Run folders live under ``coursekit.paths.runs_dir()`` (``~/.cache/coursekit/runs``).
 Include the profile in the run name so a smoke run is never loaded in place of a gpu run.
+
+A run is keyed by its name **and its settings** (``coursekit.runkey.run_settings``: architecture,
+trainer settings, optimizers and schedules, fit arguments, seed, a hash of the data, the code's
+run format), kept in ``settings.json`` in its folder:
+
+- the same settings: the finished run loads (or the interrupted one resumes);
+- only ``epochs`` larger than a finished run's: that run trains on from where it stopped (the
+  shorter one is kept as ``<name>@<key>``), so "train longer" works;
+- anything else: the run in the folder is kept as ``<name>@<key>`` and a new one trains in its
+  place (or an earlier run with exactly these settings is moved back), after one printed line
+  naming what changed, e.g. ``learning_rate 0.0002 -> 0.001; epochs 8 -> 16: training a new run``.
+
+``run_path(name)`` is always the folder of the run in use, so monitors and timers that write
+there follow it. A lock per run (``filelock``) makes a second process wait and then load what the
+first saved; the operating system releases it when its process dies, so it never goes stale.
+Ctrl-C in ``fit`` leaves the last finished epoch's backup in place: the next call resumes from it.
 """
 
 from __future__ import annotations
@@ -28,9 +44,10 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 from coursekit.paths import CACHE_ENV, UnwritableFolderError, display_path, runs_dir, writable_dir
+from coursekit.runkey import describe_changes, fingerprint, run_settings
 
 FINAL_WEIGHTS = "final.weights.h5"
 FINAL_ARCHITECTURE = "final.architecture.json"
@@ -40,6 +57,8 @@ BACKUP = "backup"
 BACKUP_WEIGHTS = "latest.weights.h5"  # the names Keras' BackupAndRestore uses inside the backup folder
 BACKUP_METADATA = "training_metadata.json"
 BACKUP_ARCHITECTURE = "architecture.json"
+SETTINGS_JSON = "settings.json"  # coursekit.runkey.run_settings of the run in the folder
+LOCK_WAIT_MESSAGE_S = 2.0
 _FIX = ("pass retrain=True to fit_or_load (in a lecture notebook: RETRAIN = True in the parameters cell) "
         "to train it again")
 _DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -229,6 +248,110 @@ def _disk_error(err: OSError, path: Path, done: str) -> UnwritableFolderError:
     )
 
 
+def kept_run_path(run_name: str, key: str) -> Path:
+    """Where a run of this name but other settings (fingerprint ``key``) is kept, beside the current one."""
+    return run_path(run_name).with_name(f"{run_name}@{key}")
+
+
+def read_settings(folder: Path) -> Optional[dict]:
+    """The settings a run folder was trained with (``None``: no run, or one saved before fingerprints)."""
+    try:
+        data = json.loads((folder / SETTINGS_JSON).read_text())
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _has_state(folder: Path) -> bool:
+    return (folder / FINAL_WEIGHTS).exists() or (folder / BACKUP / BACKUP_METADATA).exists()
+
+
+def _select_run(run_name: str, settings: dict, retrain: bool = False) -> Optional[int]:
+    """Arrange that ``run_path(run_name)`` holds the run of ``settings`` (or nothing yet).
+
+    Same settings: nothing to do. Only ``epochs`` larger than a finished run's: that run is kept
+    beside and continued (returns its epochs, the epoch to resume after). Anything else: the run
+    in the folder is moved beside (``<name>@<key>``) and an earlier run with exactly these
+    settings is moved in if there is one; one line says what changed. Returns ``None`` unless
+    resuming a shorter finished run.
+    """
+    path = run_path(run_name)
+    current = read_settings(path)
+    if current == settings:
+        return None
+    writable_dir(path.parent, purpose=f"the training run {run_name!r}",
+                 without="nothing can be trained and kept without it (the data loaders still work)")
+    key = fingerprint(settings)
+    if current is None and not _has_state(path):  # nothing trained here yet (or only a monitor's folder)
+        path.mkdir(parents=True, exist_ok=True)
+        write_text_atomically(path / SETTINGS_JSON, json.dumps(settings, sort_keys=True))
+        return None
+    if current is None:
+        changes, current_key = "saved before run fingerprints (settings unknown)", "unknown"
+    else:
+        changes, current_key = describe_changes(current, settings), fingerprint(current)
+    same_but_epochs = current is not None and fingerprint(current, without=("fit.epochs",)) == fingerprint(
+        settings, without=("fit.epochs",))
+    finished = (path / FINAL_WEIGHTS).exists() and (path / HISTORY_JSON).exists()
+    if same_but_epochs and finished and not retrain and int(current["fit.epochs"]) < int(settings["fit.epochs"]):
+        done = int(current["fit.epochs"])
+        aside = kept_run_path(run_name, current_key)
+        if not aside.exists():
+            shutil.copytree(path, aside)  # the shorter run stays loadable as it was
+        (path / HISTORY_JSON).unlink()  # not finished until the longer run is saved
+        write_text_atomically(path / SETTINGS_JSON, json.dumps(settings, sort_keys=True))
+        print(f"{changes}: training the finished run {run_name!r} on from epoch {done} "
+              f"(the {done}-epoch run is kept as {aside.name})")
+        return done
+    aside = kept_run_path(run_name, current_key)
+    if aside.exists():
+        shutil.rmtree(aside)
+    os.replace(path, aside)
+    earlier = kept_run_path(run_name, key)
+    if read_settings(earlier) == settings:
+        os.replace(earlier, path)
+        print(f"{changes}: using the earlier run with these settings (the other one is kept as {aside.name})")
+        return None
+    path.mkdir(parents=True)
+    write_text_atomically(path / SETTINGS_JSON, json.dumps(settings, sort_keys=True))
+    print(f"{changes}: training a new run (the earlier one is kept as {aside.name})")
+    return None
+
+
+def _run_lock(run_name: str):
+    """A lock per run (``filelock``; released by the OS when its process dies, so it never goes stale)."""
+    import contextlib
+
+    from filelock import FileLock, Timeout
+
+    folder = runs_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(folder / f".{run_name}.lock"))
+        lock.acquire(timeout=LOCK_WAIT_MESSAGE_S)
+    except Timeout:
+        print(f"Another process (a second kernel, or `coursekit run`) is training or saving the run {run_name!r}; "
+              "waiting for it to finish ...", flush=True)
+        lock.acquire()
+    except OSError:  # a read-only cache: a finished run still loads; training then says what is wrong
+        return contextlib.nullcontext()
+    return _Held(lock)
+
+
+class _Held:
+    """Context manager that releases an acquired ``filelock.FileLock`` on exit."""
+
+    def __init__(self, lock):
+        self.lock = lock
+
+    def __enter__(self):
+        return self.lock
+
+    def __exit__(self, *exc):
+        self.lock.release()
+        return False
+
+
 def fit_or_load(
     model,
     x,
@@ -263,7 +386,6 @@ def fit_or_load(
         RunStateError: saved state that is damaged or belongs to another model (file and fix named).
         UnwritableFolderError: the run folder is read-only or full (folder and ``COURSEKIT_CACHE`` named).
     """
-    import keras
 
     if not model.built:
         raise ValueError(
@@ -273,6 +395,18 @@ def fit_or_load(
     if int(epochs) < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     path = run_path(run_name)
+    settings = run_settings(model, x, epochs=int(epochs), fit_kwargs=fit_kwargs)
+    with _run_lock(run_name):  # a second kernel wanting this run waits, then loads what the first saved
+        return _fit_or_load_locked(model, x, path=path, run_name=run_name, settings=settings, epochs=int(epochs),
+                                   retrain=retrain, callbacks=callbacks, tensorboard=tensorboard, verbose=verbose,
+                                   fit_kwargs=fit_kwargs)
+
+
+def _fit_or_load_locked(model, x, *, path: Path, run_name: str, settings: dict, epochs: int, retrain: bool,
+                        callbacks, tensorboard: bool, verbose: int, fit_kwargs: dict) -> dict:
+    import keras
+
+    resume_after = _select_run(run_name, settings, retrain)
     if not retrain and is_finished(run_name):
         _check_architecture(model, path / FINAL_ARCHITECTURE, path / FINAL_WEIGHTS, "finished", run_name)
         history = _read_history_json(path / HISTORY_JSON, run_name)
@@ -291,6 +425,11 @@ def fit_or_load(
     if (backup / BACKUP_METADATA).exists():
         done = _check_backup(model, backup, run_name)
         print(f"Resuming the interrupted run {run_name!r} after epoch {done} of {epochs}.")
+    elif resume_after is not None:  # a finished shorter run: its weights, optimizer state and history go on
+        _load_weights_checked(model, path / FINAL_WEIGHTS, "finished", run_name)
+        fit_kwargs = {**fit_kwargs, "initial_epoch": resume_after}
+        backup.mkdir(exist_ok=True)
+        write_text_atomically(backup / BACKUP_ARCHITECTURE, json.dumps(_architecture(model)))
     else:
         (path / HISTORY_CSV).unlink(missing_ok=True)  # stale history of an abandoned run
         backup.mkdir(exist_ok=True)
@@ -307,6 +446,10 @@ def fit_or_load(
     start = time.perf_counter()
     try:
         model.fit(x, epochs=int(epochs), callbacks=cbs, verbose=verbose, **fit_kwargs)
+    except KeyboardInterrupt:
+        print(f"\nInterrupted: the run {run_name!r} keeps its last finished epoch (saved atomically at each "
+              "epoch's end); run the cell again to resume from it.", flush=True)
+        raise
     except OSError as err:
         if err.errno in _DISK_ERRNOS:
             kept = "The last finished epoch is kept in the backup; training resumes from it."

@@ -6,6 +6,7 @@ import pytest
 
 from _disconnect import Interrupt, InterruptAfter
 from coursekit import training
+from coursekit.runkey import run_settings
 
 
 
@@ -136,22 +137,45 @@ def test_broken_history_json_names_the_file(xy, finished, text):
 
 
 @pytest.mark.parametrize("widths", [(16,), (8, 8), ()])
-def test_a_run_of_another_architecture_is_refused(xy, finished, widths):
+def test_another_architecture_under_the_same_name_trains_a_new_run_and_keeps_the_old(xy, finished, widths, capsys):
     """Including a smaller model, whose weights Keras would load silently from the bigger file."""
     x, y = xy
     name, path, before = finished
+    recorder = EpochRecorder()
+    training.fit_or_load(make_wide_model(widths), x, y=y, run_name=name, epochs=2, verbose=0, callbacks=[recorder])
+    assert recorder.epochs == [0, 1]
+    assert "architecture changed" in capsys.readouterr().out
+    kept = [p for p in path.parent.iterdir() if p.name.startswith(name + "@")]
+    assert len(kept) == 1 and _finished_files(kept[0]) == {k: before[k] for k in _finished_files(kept[0])}
+
+
+def _claim_settings_of(model, x, y, path, epochs=2):
+    """Write into ``path`` the settings of ``model``: as if the saved weights belonged to it (a damaged run)."""
+    settings = run_settings(model, x, epochs=epochs, fit_kwargs={"y": y})
+    (path / training.SETTINGS_JSON).write_text(json.dumps(settings, sort_keys=True))
+
+
+@pytest.mark.parametrize("widths", [(16,), (8, 8), ()])
+def test_weights_that_do_not_fit_their_own_settings_are_refused(xy, finished, widths):
+    x, y = xy
+    name, path, _ = finished
+    model = make_wide_model(widths)
+    _claim_settings_of(model, x, y, path)
+    before = _snapshot(path)
     with pytest.raises(training.RunStateError, match=r"saved by a different model.*retrain=True.*own run_name"):
-        training.fit_or_load(make_wide_model(widths), x, y=y, run_name=name, epochs=2, verbose=0)
+        training.fit_or_load(model, x, y=y, run_name=name, epochs=2, verbose=0)
     assert _snapshot(path) == before
 
 
 def test_a_run_of_another_architecture_without_fingerprint_is_refused_by_keras_check(xy, finished):
-    """Runs saved before the fingerprint existed: Keras' own shape check, with the same advice."""
+    """Runs saved before the architecture file existed: Keras' own shape check, with the same advice."""
     x, y = xy
     name, path, _ = finished
     (path / training.FINAL_ARCHITECTURE).unlink()
+    model = make_wide_model((16,))
+    _claim_settings_of(model, x, y, path)
     with pytest.raises(training.RunStateError, match=r"saved by a different model.*final\.weights\.h5.*retrain=True"):
-        training.fit_or_load(make_wide_model((16,)), x, y=y, run_name=name, epochs=2, verbose=0)
+        training.fit_or_load(model, x, y=y, run_name=name, epochs=2, verbose=0)
 
 
 @pytest.mark.parametrize("damage, message", [
@@ -176,10 +200,15 @@ def test_an_interrupted_retrain_keeps_the_finished_run(xy, finished):
     x, y = xy
     name, path, before = finished
     with pytest.raises(Interrupt):
-        training.fit_or_load(make_model(), x, y=y, run_name=name, epochs=3, retrain=True, verbose=0,
+        training.fit_or_load(make_model(), x, y=y, run_name=name, epochs=2, retrain=True, verbose=0,
                              callbacks=[InterruptAfter(1)])
     assert _finished_files(path) == {k: before[k] for k in _finished_files(path)}
     assert training.is_finished(name)
+    with pytest.raises(Interrupt):  # other settings: the finished run is kept beside, untouched
+        training.fit_or_load(make_model(), x, y=y, run_name=name, epochs=3, retrain=True, verbose=0,
+                             callbacks=[InterruptAfter(1)])
+    kept = [p for p in path.parent.iterdir() if p.name.startswith(name + "@")]
+    assert len(kept) == 1 and _finished_files(kept[0]) == {k: before[k] for k in _finished_files(kept[0])}
 
 
 def _disk_full_after(calls_ok, monkeypatch, model):
@@ -203,9 +232,9 @@ def _disk_full_after(calls_ok, monkeypatch, model):
 def test_a_full_disk_at_the_end_never_replaces_a_finished_run(xy, finished, monkeypatch):
     x, y = xy
     name, path, before = finished
-    model = _disk_full_after(3, monkeypatch, make_model())  # 3 epoch backups succeed, the final save fails
+    model = _disk_full_after(2, monkeypatch, make_model())  # 2 epoch backups succeed, the final save fails
     with pytest.raises(OSError, match=r"could not save the run .*No space left.*still in memory.*COURSEKIT_CACHE"):
-        training.fit_or_load(model, x, y=y, run_name=name, epochs=3, retrain=True, verbose=0)
+        training.fit_or_load(model, x, y=y, run_name=name, epochs=2, retrain=True, verbose=0)
     assert _finished_files(path) == {k: before[k] for k in _finished_files(path)}, "the finished run was changed"
     assert not [k for k in _snapshot(path) if ".partial-" in k], "a half-written file was left behind"
 
