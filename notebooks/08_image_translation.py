@@ -635,10 +635,11 @@ for name in ("CycleGAN", "no cycle loss", "no identity loss"):
 #   chose the rule's matching, the one we designed to change colours least (the distances
 #   above); so here the cycle loss was not what found the matching. A plausible reason, not
 #   measured here, is that the identity term and the U-Net's skips both favour small changes.
-#   They do not guarantee it: each variant was trained once, with one seed, and an earlier cpu
-#   run of this notebook (same seed; the cpu profile's ops are not deterministic) had the run
-#   without the cycle loss land on a wrong matching. Which matching an unpaired run finds is a
-#   property of the run, not of any one term.
+#   Nothing here shows that they guarantee it: each variant was trained once, with one seed, and
+#   the cpu profile's ops are not deterministic (the run card's "deterministic ops: False"), so a
+#   rerun trains a somewhat different model. One run cannot say how often an unpaired run lands
+#   on the rule's matching (exercise 7 reruns it with other seeds); nothing in the losses makes
+#   the rule's matching the only one they accept.
 # - **Without the identity loss** nothing anchors the colours of what should stay: the pixels
 #   the rule leaves alone get noisier (below; there is no systematic colour cast, the mean
 #   shift of every channel is small), the Fréchet distance is far from the floor, and the hair
@@ -1010,6 +1011,9 @@ if photos is not None:
 #    step and compare the curves and the scores.
 # 6. Set `IDENTITY_WEIGHT = 0` and `CYCLE_WEIGHT = 0` together. What is left to stop $G$ from
 #    drawing any B face at all? (Section 5 did this on the digits; what happens on the faces?)
+# 7. Run the notebook again with `SEED = 1` and `SEED = 2` (another seed trains new runs beside
+#    the saved ones). Which hair matching does each CycleGAN variant find in each run? How often
+#    is it the rule's?
 
 # %% [markdown] slideshow={"slide_type": "skip"}
 # ## Run card
