@@ -11,6 +11,8 @@
     python3 -m coursekit times                         # rewrite header/README time tables from run cards
     python3 -m coursekit leaderboard                   # every lecture's headline number beside its reference
     python3 -m coursekit bench [--quick] [--only 04]   # step time, samples/s, memory of each lecture's model
+    python3 -m coursekit cache                         # the training runs on disk (size, age, what differs)
+    python3 -m coursekit cache prune --older-than 7d   # ... or --lecture 05, or --all; --dry-run to see first
 
 ``run`` and ``test`` first set themselves up: a virtual environment in ``.venv`` with
 coursekit installed (editable, with the ``dev`` extra), re-created when pyproject.toml changes.
@@ -75,14 +77,22 @@ def cmd_run(args) -> int:
     out_dir = ROOT / "build" / "notebooks" / label
     cards = ROOT / "build" / "runcards" / label
     rows = []
-    for stem in _select(args.only):
-        print(f"[coursekit] executing {stem} (profile: {label}, {'online' if args.online else 'offline'})", flush=True)
-        source = ipynb_from_py(stem, ROOT / "build" / "from-py" / f"{stem}.ipynb") if args.from_py else None
-        res = execute(stem, out_dir / f"{stem}.ipynb", profile=profile, runcard_dir=cards, offline=not args.online,
-                      source=source, tiny=args.tiny)
-        rows.append((stem, res))
-        if res["error"]:
-            print(f"[coursekit]   FAILED: {res['error']}", flush=True)
+    stem = None
+    try:
+        for stem in _select(args.only):
+            print(f"[coursekit] executing {stem} (profile: {label}, {'online' if args.online else 'offline'})",
+                  flush=True)
+            source = ipynb_from_py(stem, ROOT / "build" / "from-py" / f"{stem}.ipynb") if args.from_py else None
+            res = execute(stem, out_dir / f"{stem}.ipynb", profile=profile, runcard_dir=cards,
+                          offline=not args.online, source=source, tiny=args.tiny)
+            rows.append((stem, res))
+            if res["error"]:
+                print(f"[coursekit]   FAILED: {res['error']}", flush=True)
+    except KeyboardInterrupt:
+        finished = [s for s, r in rows if r["status"] == "ok"]
+        print(f"\n[coursekit] interrupted during {stem}. Finished: {', '.join(finished) or 'none'}. "
+              "Training runs keep their last finished epoch: run the same command again to resume.", flush=True)
+        return 130
     header = ("notebook", "status", "profile", "wall time", "headline metric")
     table = [header]
     for stem, res in rows:
@@ -216,6 +226,12 @@ def cmd_leaderboard(args) -> int:
     return 0
 
 
+def cmd_cache(args) -> int:
+    from coursekit.cache import cache_command
+
+    return cache_command(args)
+
+
 def cmd_check_run(args) -> int:
     from coursekit.ci import check_run_command
 
@@ -268,6 +284,14 @@ def main(argv=None) -> int:
                        "profile and wall time, from the run cards")
     p.add_argument("--width", type=int, default=60, help="cut metric and reference texts to this many characters")
     p.set_defaults(func=cmd_leaderboard)
+    p = sub.add_parser("cache", help="list the training runs on disk (lecture, profile, size, age, the settings "
+                       "that differ between runs of one name), or prune them")
+    p.add_argument("action", nargs="?", choices=["list", "prune"], default="list")
+    p.add_argument("--older-than", default=None, help="prune: runs not written for this long (7d, 12h, 30m)")
+    p.add_argument("--lecture", nargs="*", default=[], help="prune: runs of these lectures (05 09b ...)")
+    p.add_argument("--all", action="store_true", help="prune: every run")
+    p.add_argument("--dry-run", action="store_true", help="prune: only say what would be removed")
+    p.set_defaults(func=cmd_cache)
     # CI (coursekit/ci.py): checks of an executed run, and the course on Colab's pinned stack
     p = sub.add_parser("check-run", help="after `run`: each lecture finished, within its header's time, "
                        "regression outputs hold")
@@ -293,7 +317,7 @@ def main(argv=None) -> int:
     if extra and args.command not in ("test", "colab-check"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.pytest_args = extra  # "test" passes anything else on to pytest
-    if args.command in ("run", "test", "publish", "times", "headers", "slides", "check-run", "bench"):
+    if args.command in ("run", "test", "publish", "times", "headers", "slides", "check-run", "bench", "cache"):
         ensure_environment(argv)
     return args.func(args)
 
