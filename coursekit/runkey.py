@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 import numpy as np
 
@@ -63,15 +63,39 @@ def _flatten(prefix: str, config: Any, out: dict) -> None:
         out[prefix] = _short(config)
 
 
-def _layer_signature(model) -> list:
+def _layer_names(model, found: dict) -> dict:
+    """Every (nested) layer's name mapped to ``layer<i>`` in the order the layers are met."""
+    for layer in [*(getattr(model, "_layers", None) or []), *(getattr(model, "layers", None) or [])]:
+        if layer.name not in found:
+            found[layer.name] = f"layer{len(found)}"
+            _layer_names(layer, found)
+    return found
+
+
+def _renamed(config: Any, names: Mapping) -> Any:
+    """``config`` with every layer name replaced by its position: Keras' automatic names (``dense_3``)
+    depend on how many layers the process built before, not on the architecture."""
+    if isinstance(config, Mapping):  # a name not among the layers (Sequential's input layer) is dropped
+        return {k: (_renamed(v, names) if k != "name" or v in names else None)
+                for k, v in config.items() if k != "trainable"}
+    if isinstance(config, (list, tuple)):
+        return [_renamed(v, names) for v in config]
+    if isinstance(config, str):
+        return names.get(config, config)
+    return config
+
+
+def _layer_signature(model, names: Optional[Mapping] = None) -> list:
+    """Each layer's class and config (names by position), nested layers included."""
+    names = _layer_names(model, {model.name: "model"}) if names is None else names
     sig = []
     for layer in getattr(model, "layers", []) or []:
         try:
             config = layer.get_config()
         except Exception:  # noqa: BLE001 - a layer without a config is identified by its class and weights
             config = {}
-        config = {k: v for k, v in config.items() if k not in ("name", "trainable")}
-        sig.append([type(layer).__name__, config, _layer_signature(layer) if hasattr(layer, "layers") else []])
+        sig.append([type(layer).__name__, _renamed(config, names),
+                    _layer_signature(layer, names) if hasattr(layer, "layers") else []])
     return sig
 
 

@@ -209,3 +209,78 @@ def test_a_killed_process_leaves_no_lock_and_ctrl_c_resumes_from_the_last_epoch(
     assert "Resuming the interrupted run 'interrupted' after epoch 2 of 4" in out  # no stale lock, no lost epoch
     assert "epochs in history: 4" in out
     assert (tmp_path / "resumed.log").read_text().split() == ["epoch", "3", "epoch", "4"]
+
+
+def _gan():
+    from _gan_nets import make_data, make_gan
+
+    return make_gan(), make_data(), {"batch_size": 8}
+
+
+def _pix2pix():
+    from coursekit.gan.patchgan import patchgan_discriminator
+    from coursekit.gan.pix2pix import Pix2Pix
+    from coursekit.gan.unet import unet_generator
+
+    keras.utils.set_random_seed(0)
+    model = Pix2Pix(unet_generator((8, 8, 1), out_channels=1, filters=4, depth=2, norm="none"),
+                    patchgan_discriminator((8, 8, 1), condition_channels=1, filters=4, n_layers=1, norm="none"))
+    model.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
+    a = np.tanh(np.random.default_rng(0).normal(size=(8, 8, 8, 1))).astype("float32")
+    return model, a, {"y": -a, "batch_size": 4}
+
+
+def _cyclegan():
+    import tensorflow as tf
+
+    from coursekit.gan.cyclegan import CycleGAN
+    from coursekit.gan.patchgan import patchgan_discriminator
+    from coursekit.gan.unet import unet_generator
+
+    keras.utils.set_random_seed(0)
+    nets = [unet_generator((8, 8, 1), filters=4, depth=2, norm="instance", name=n) for n in ("g_ab", "g_ba")]
+    nets += [patchgan_discriminator((8, 8, 1), filters=4, n_layers=1, norm="instance", name=n) for n in ("d_a", "d_b")]
+    model = CycleGAN(*nets, pool_size=5, seed=0)
+    model.compile(*[keras.optimizers.Adam(1e-3) for _ in range(4)])
+    a = np.tanh(np.random.default_rng(1).normal(size=(8, 8, 8, 1))).astype("float32")
+    data = tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices(a).batch(4),
+                                tf.data.Dataset.from_tensor_slices(-a).batch(4)))
+    return model, data, {}
+
+
+def _diffusion():
+    from coursekit.diffusion.model import DiffusionModel
+    from coursekit.diffusion.networks import build_eps_mlp
+    from coursekit.diffusion.schedules import cosine_schedule
+
+    keras.utils.set_random_seed(0)
+    model = DiffusionModel(build_eps_mlp(2, hidden=8, depth=1), cosine_schedule(20), data_range=None)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
+    model([x[:1], np.ones(1, "int32")])  # built, as lecture 11 does
+    return model, x, {"batch_size": 16}
+
+
+def _flow():
+    from coursekit.flows.architectures import realnvp_2d
+
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
+    model = realnvp_2d(n_couplings=2, hidden=8, depth=1)
+    model.initialize(x)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    return model, x, {"batch_size": 16}
+
+
+@pytest.mark.parametrize("build", [_gan, _pix2pix, _cyclegan, _diffusion, _flow], ids=lambda f: f.__name__[1:])
+def test_each_course_trainer_loads_its_finished_run_when_nothing_changed(build, capsys):
+    """Nothing a trainer changes while it trains (counters, initialisation flags) may enter its key:
+    the second run of an unchanged notebook must load, not train again."""
+    model, x, fit = build()
+    first = training.fit_or_load(model, x, run_name=f"same-{build.__name__}", epochs=1, verbose=0, **fit)
+    capsys.readouterr()
+    model, x, fit = build()
+    again = training.fit_or_load(model, x, run_name=f"same-{build.__name__}", epochs=1, verbose=0, **fit)
+    out = capsys.readouterr().out
+    assert "Loaded the finished run" in out and "training a new run" not in out, out
+    assert again == first
