@@ -6,7 +6,9 @@ JSON files written by :meth:`RunCard.finish` to print its summary table.
 
 The time tables of the notebook headers and of the README are generated from the run cards of
 the committed notebooks (:func:`write_time_tables`, ``python -m coursekit times``), so they say
-what was measured, in which profile, on which hardware.
+what was measured, in which profile, on which hardware. A lecture whose `gpu` profile nobody has
+measured, and which declares its training runs in :data:`coursekit.workload.WORKLOADS`, gets a
+`gpu` row counted from its sizes instead (training steps beside the cpu profile's), not a time.
 """
 
 from __future__ import annotations
@@ -178,15 +180,28 @@ def _header_row(text: str, profile: str):
     return re.search(_ROW_RE.format(profile=re.escape(profile)), text, re.M)
 
 
+def _rewrite_row(text: str, profile: str, cell: str) -> str:
+    row = _header_row(text, profile)
+    if row is None:
+        raise ValueError(f"no header table row for profile `{profile}` (a line starting '| `{profile}` |')")
+    cells = row.group(0).rstrip().rstrip("|").rstrip().split(" | ")
+    cells[-1] = cell
+    return text[:row.start()] + " | ".join(cells) + " |" + text[row.end():]
+
+
 def rewrite_time_row(text: str, card: dict) -> str:
     """``text`` (a lecture's ``.py`` or its header cell) with the time of the card's profile row replaced."""
-    row = _header_row(text, card["profile"])
-    if row is None:
-        raise ValueError(f"no header table row for profile `{card['profile']}` "
-                         f"(a line starting '| `{card['profile']}` |')")
-    cells = row.group(0).rstrip().rstrip("|").rstrip().split(" | ")
-    cells[-1] = time_cell(card)
-    return text[:row.start()] + " | ".join(cells) + " |" + text[row.end():]
+    return _rewrite_row(text, card["profile"], time_cell(card))
+
+
+def _header_cell(text: str, profile: str) -> Optional[str]:
+    row = _header_row(text, profile)
+    return None if row is None else row.group(0).rstrip().rstrip("|").rstrip().split(" | ")[-1]
+
+
+def rewrite_gpu_row(text: str, cell: str) -> str:
+    """``text`` with the `gpu` row's time replaced by ``cell`` (:func:`coursekit.workload.gpu_time_cell`)."""
+    return _rewrite_row(text, "gpu", cell)
 
 
 def header_time_s(text: str, profile: str) -> Optional[float]:
@@ -230,8 +245,11 @@ def readme_times_block(cards: dict) -> str:
 
 def write_time_tables(stems, notebooks_dir, readme) -> list:
     """Rewrite each lecture's header time row (``.py`` and ``.ipynb``) and the README block from the
-    committed run cards. Returns the names of the files that changed."""
+    committed run cards, and the `gpu` row of the lectures declared in :data:`coursekit.workload.WORKLOADS`
+    from their sizes (while the committed run is not a gpu one). Returns the names of the files that changed."""
     import nbformat
+
+    from coursekit.workload import gpu_time_cell
 
     changed = []
     cards = {}
@@ -239,11 +257,17 @@ def write_time_tables(stems, notebooks_dir, readme) -> list:
         nb_path, py_path = Path(notebooks_dir) / f"{stem}.ipynb", Path(notebooks_dir) / f"{stem}.py"
         card = cards[stem] = committed_run_card(nb_path)
         py_text = py_path.read_text()
-        new_py = rewrite_time_row(py_text, card)
+        gpu_cell = gpu_time_cell(stem, py_text) if card["profile"] != "gpu" else None
+
+        def rewrite(text, card=card, gpu_cell=gpu_cell):
+            text = rewrite_time_row(text, card)
+            return rewrite_gpu_row(text, gpu_cell) if gpu_cell is not None else text
+
+        new_py = rewrite(py_text)
         nb = nbformat.read(nb_path, as_version=4)
         for cell in nb.cells:
             if cell.cell_type == "markdown" and _header_row(cell.source, card["profile"]):
-                new_source = rewrite_time_row(cell.source, card)
+                new_source = rewrite(cell.source)
                 if new_source != cell.source:
                     cell.source = new_source
                     nbformat.write(nb, str(nb_path))
@@ -266,7 +290,10 @@ def write_time_tables(stems, notebooks_dir, readme) -> list:
 
 def time_table_problems(stems, notebooks_dir, readme) -> list:
     """Where a header or the README states a time that differs from the committed run card by more
-    than :data:`TIME_TOLERANCE` (empty list: all agree)."""
+    than :data:`TIME_TOLERANCE`, or a `gpu` row that is not :func:`coursekit.workload.gpu_time_cell`
+    (empty list: all agree)."""
+    from coursekit.workload import gpu_time_cell
+
     problems = []
     cards = {}
     for stem in stems:
@@ -278,6 +305,11 @@ def time_table_problems(stems, notebooks_dir, readme) -> list:
         elif abs(stated - card["wall_time_s"]) > allowed:
             problems.append(f"{stem}: header says {stated:.0f} s, its run card {card['wall_time_s']:.0f} s "
                             f"(profile {card['profile']})")
+        py_text = (Path(notebooks_dir) / f"{stem}.py").read_text()
+        gpu_cell = gpu_time_cell(stem, py_text) if card["profile"] != "gpu" else None
+        if gpu_cell is not None and _header_cell(py_text, "gpu") != gpu_cell:
+            problems.append(f"{stem}: its header's gpu row is not the count of coursekit.workload "
+                            f"({_header_cell(py_text, 'gpu')!r} instead of {gpu_cell!r})")
     text = Path(readme).read_text()
     if README_BEGIN not in text:
         problems.append("README: no run-card time block")
