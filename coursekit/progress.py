@@ -14,6 +14,7 @@ Pass it to ``fit`` (or ``coursekit.training.fit_or_load``) with ``verbose=0``.
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Optional, Sequence
 
@@ -66,3 +67,25 @@ class EpochLog(keras.callbacks.Callback):
         if done == 1 or done == epochs or done % every == 0:
             elapsed = time.perf_counter() - (self._start or time.perf_counter())
             print(self.format_line(done, epochs, dict(logs or {}), elapsed), flush=True)
+
+
+_LINE_RE = re.compile(r"^epoch +(?P<epoch>\d+)/(?P<epochs>\d+)  (?P<values>.*?)  \((?P<seconds>[0-9.]+) s\)$")
+_VALUE_RE = re.compile(r"(?P<key>\S+) (?P<value>[-+]?(?:inf|nan|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?))(?:  |$)")
+
+
+def parse_epoch_line(line: str) -> Optional[dict]:
+    """The inverse of :meth:`EpochLog.format_line`, for reading a committed notebook's training log.
+
+    Returns:
+        ``{"epoch": k, "epochs": N, "seconds": s, "logs": {key: value}}`` (values as printed, to
+        ``digits`` significant digits), or ``None`` when ``line`` is not such a line.
+    """
+    found = _LINE_RE.match(line.strip())
+    if found is None:
+        return None
+    values = found["values"]
+    logs = {m["key"]: float(m["value"]) for m in _VALUE_RE.finditer(values)}
+    if sum(len(m.group(0)) for m in _VALUE_RE.finditer(values)) != len(values):
+        return None  # something in it is not "key value"
+    return {"epoch": int(found["epoch"]), "epochs": int(found["epochs"]), "seconds": float(found["seconds"]),
+            "logs": logs}

@@ -167,6 +167,41 @@ def committed_run_card(ipynb_path) -> dict:
             "load_average": float(load["load"]) if load else None}
 
 
+def committed_epoch_logs(ipynb_path) -> list:
+    """The training logs that :class:`coursekit.progress.EpochLog` printed in a committed notebook.
+
+    A lecture can read another lecture's published run this way (its printed epochs only: an
+    EpochLog prints every few epochs, so the list says which were printed), instead of copying
+    its numbers into prose or code.
+
+    Returns:
+        One entry per training run, in order: ``{"cell": index among the code cells, "epochs": N,
+        "lines": [{"epoch": k, "seconds": s, "logs": {key: value}}, ...]}``; a run ends where the
+        epoch count starts again or the total changes.
+
+    Raises:
+        FileNotFoundError: no such notebook.
+    """
+    from coursekit.progress import parse_epoch_line
+
+    nb = json.loads(Path(ipynb_path).read_text())
+    runs: list = []
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    for index, cell in enumerate(code):
+        current = None
+        for output in cell.get("outputs", []):
+            for line in "".join(output.get("text", "")).splitlines():
+                parsed = parse_epoch_line(line)
+                if parsed is None:
+                    continue
+                if current is None or parsed["epochs"] != current["epochs"] or \
+                        parsed["epoch"] <= current["lines"][-1]["epoch"]:
+                    current = {"cell": index, "epochs": parsed["epochs"], "lines": []}
+                    runs.append(current)
+                current["lines"].append({k: parsed[k] for k in ("epoch", "seconds", "logs")})
+    return runs
+
+
 def time_cell(card: dict) -> str:
     """The header table's time for the profile a card was run in, e.g. ``**109 s** measured (...)``."""
     load = "" if card.get("load_average") is None else f", load average {card['load_average']:.1f}"

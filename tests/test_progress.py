@@ -37,3 +37,27 @@ def test_chosen_keys_only(capsys):
 def test_bad_every_is_refused(every):
     with pytest.raises(ValueError, match="every"):
         EpochLog(every=every)
+
+
+@pytest.mark.parametrize("logs, epoch, epochs, digits", [
+    ({"d_loss": 0.4737, "g_loss": 4.382, "d_acc_fake": 0.9834}, 1, 36, 4),
+    ({"loss": 1.25e-05, "val_loss": -3.5}, 12, 100, 4),
+    ({"g_loss": 3.0, "d_acc_real": 1.0}, 9, 9, 3),
+    ({}, 3, 5, 4),
+])
+def test_a_printed_line_reads_back(logs, epoch, epochs, digits):
+    """parse_epoch_line inverts format_line (values to the printed digits): another lecture reads the log."""
+    from coursekit.progress import parse_epoch_line
+
+    line = EpochLog(digits=digits).format_line(epoch, epochs, logs, 57.49)
+    parsed = parse_epoch_line(line + "\n")
+    assert (parsed["epoch"], parsed["epochs"], parsed["seconds"]) == (epoch, epochs, 57.5)
+    assert parsed["logs"] == {k: float(f"{v:.{digits}g}") for k, v in logs.items()}
+
+
+def test_other_lines_are_not_read_as_epochs():
+    from coursekit.progress import parse_epoch_line
+
+    for line in ("Trained '06_dcgan' in 535.5 s", "epoch 1/3 went fine (2.0 s)", "epoch  1/3  loss high  (2.0 s)",
+                 "", "training step: 120 ms"):
+        assert parse_epoch_line(line) is None

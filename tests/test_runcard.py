@@ -170,3 +170,38 @@ def test_the_leaderboard_command_prints_the_table(capsys):
     out = capsys.readouterr().out
     rows, _ = leaderboard()
     assert out.splitlines()[0].startswith("lecture") and all(f"\n{r['lecture']} " in out for r in rows)
+
+
+# --------------------------------------------------------------------------- another lecture's training log
+def test_committed_epoch_logs_split_runs_and_skip_other_lines(tmp_path):
+    from coursekit.progress import EpochLog
+    from coursekit.runcard import committed_epoch_logs
+
+    log = EpochLog(every=2)
+    first = [log.format_line(e, 4, {"g_loss": 4.0 - e / 2, "d_loss": 0.5}, e * 1.0) for e in (1, 2, 4)]
+    second = [log.format_line(e, 3, {"loss": 1.0 / e}, e * 1.0) for e in (1, 2, 3)]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("epoch  1/9  loss 1  (1.0 s)"),  # markdown is not output
+                nbformat.v4.new_code_cell("fit both"), nbformat.v4.new_code_cell("print"),
+                nbformat.v4.new_code_cell("fit again")]
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="--- GAN\n" + "\n".join(first) + "\n"),
+                           nbformat.v4.new_output("stream", name="stdout", text="\n".join(second) + "\nTrained\n")]
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="nothing here\n")]
+    nb.cells[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text=first[0] + "\n" + first[0] + "\n")]
+    nbformat.write(nb, str(tmp_path / "toy.ipynb"))
+    runs = committed_epoch_logs(tmp_path / "toy.ipynb")
+    assert [(r["cell"], r["epochs"], [line["epoch"] for line in r["lines"]]) for r in runs] == \
+        [(0, 4, [1, 2, 4]), (0, 3, [1, 2, 3]), (2, 4, [1]), (2, 4, [1])]  # a repeated epoch starts a new run
+    assert runs[0]["lines"][-1]["logs"] == {"g_loss": 2.0, "d_loss": 0.5} and runs[0]["lines"][-1]["seconds"] == 4.0
+    with pytest.raises(FileNotFoundError):
+        committed_epoch_logs(tmp_path / "missing.ipynb")
+
+
+def test_lecture_06s_committed_log_reads_back():
+    """Lecture 09 reads lecture 06's printed epochs: the committed notebook must keep giving them."""
+    from coursekit.runcard import committed_epoch_logs
+
+    runs = committed_epoch_logs(notebooks_dir() / "06_dcgan_anime.ipynb")
+    gan = [r for r in runs if "g_loss" in r["lines"][0]["logs"]]
+    assert gan and gan[0]["lines"][0]["epoch"] == 1 and gan[0]["lines"][-1]["epoch"] == gan[0]["epochs"]
+    assert {"g_loss", "d_acc_fake"} <= set(gan[0]["lines"][0]["logs"])
