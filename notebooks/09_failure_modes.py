@@ -5,7 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -46,7 +46,7 @@
 # | profile | where | time |
 # | --- | --- | --- |
 # | `smoke` | CI | under two minutes (numbers not meaningful) |
-# | `cpu` | laptop, 2 cores | **471 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 5.8) |
+# | `cpu` | laptop, 2 cores | **1003 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 6.5) |
 # | `gpu` | Colab GPU | not measured on a GPU; counted from its sizes: about 1,700,000 training steps of the generative models (3 demonstration GANs 60,000, 4 methods x 2 mixtures x 10 seeds 1,600,000), 15 times the cpu profile's 110,000; the same 2-D MLPs (width 128, batch 100) in both profiles |
 
 # %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
@@ -100,9 +100,10 @@ from coursekit.gan import diagnostics
 from coursekit.gan.packing import PacGAN
 from coursekit.gan.trainer import GAN
 from coursekit.gan.wasserstein import WGANGP
+from coursekit.notebooks import notebooks_dir
 from coursekit.profiles import check_parameter, select_profile
 from coursekit.progress import EpochLog
-from coursekit.runcard import start_run
+from coursekit.runcard import committed_epoch_logs, committed_run_card, start_run
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Parameters
@@ -394,8 +395,9 @@ for label, (points, history, final) in demo.items():
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **What the snapshots show** (the figure and the lines above):
 #
-# - **baseline**: the watched samples start as a wide cloud over the whole plot, move onto the ring
-#   and gather on more and more of its modes until, at the end, all 8 hold some of them.
+# - **baseline**: the watched samples start as a wide cloud over the whole plot and by epoch 8
+#   lie on the ring; from epoch 16 on, all 8 modes (7 at epoch 20) hold at least 5 % of them
+#   (the lists above), and at the end all 8 do.
 # - **mode collapse**: the 4-unit generator first maps $z$ onto a line through the ring, then
 #   shrinks it onto a single mode and stays there: the last line of its block says whether the
 #   held mode ever changed. It collapses without hopping.
@@ -466,12 +468,14 @@ for label, (_, history, _) in demo.items():
 # collapses towards 0 and stays there: the generator loss climbs past 3 nats, and the samples
 # stop improving or improve only slowly.
 #
-# **Lecture 06 by this rule.** The DCGAN on anime faces has a generator loss of 3.0-4.5 nats in
-# every epoch of its cpu run: its discriminator has won from the first epoch to the last, which
-# is not the balanced game lecture 06 used to call healthy. Its generator still learns (its loss
-# drifts down from about 4.4 to 3.0 and the grids improve), because the non-saturating loss keeps
-# a gradient alive, but slowly: the remedies are those of this lecture (a weaker or slower
-# discriminator, a gradient penalty, packing).
+# **Lecture 06 by this rule.** The second cell below reads lecture 06's training log from its
+# committed notebook (only the epochs that its log prints). The DCGAN on anime faces has a
+# generator loss of at least $\ln 20$ in every printed epoch, from the first to the last: by this
+# rule its discriminator has won throughout, which is not the balanced game lecture 06 used to
+# call healthy. Its generator still learns (its loss drifts down from the first printed epoch to
+# the last, and the grids improve), because the non-saturating loss keeps a gradient alive, but
+# slowly: the remedies are those of this lecture (a weaker or slower discriminator, a gradient
+# penalty, packing).
 
 # %% slideshow={"slide_type": "subslide"} tags=["nbval-check-output"]
 print(f"D* at balance, real label 0.9: {diagnostics.balance_output(0.9):.2f} (no smoothing: "
@@ -483,12 +487,30 @@ print(f"generator loss at which D has won: ln 20 = {diagnostics.g_loss_won():.3f
 balanced = {"g_loss": [0.80] * 4, "d_acc_fake": [1.0] * 4}  # D = 0.45 everywhere: every fake "caught"
 ahead = {"g_loss": [1.4, 1.6, 1.5, 1.7], "d_acc_fake": [0.96, 0.99, 0.999, 0.98]}
 failing = {"g_loss": [1.0, 2.5, 3.4, 4.1], "d_acc_fake": [0.7, 0.93, 0.99, 1.0]}
-lecture06 = {"g_loss": [4.38, 4.51, 4.19, 3.79, 3.85], "d_acc_fake": [0.983, 0.991, 0.992, 0.989, 0.995]}  # 1st epochs
 for name, h in (("balanced, real label 0.9", balanced), ("D ahead, G still learning", ahead),
-                ("short history ending in a win", failing), ("lecture 06, first 5 epochs", lecture06)):
+                ("short history ending in a win", failing)):
     verdict = diagnostics.discriminator_has_won(h)
     print(f"{name:30s} won per epoch {verdict['won'].astype(int).tolist()}, convergence failure: {verdict['failed']}, "
           f"accuracy on fakes >= 0.95 in {sum(a >= 0.95 for a in h['d_acc_fake'])}/{len(h['d_acc_fake'])} epochs")
+
+# %% slideshow={"slide_type": "subslide"}
+# lecture 06's published run, read from its committed notebook: the epochs its training log prints
+lecture06 = notebooks_dir() / "06_dcgan_anime.ipynb"
+try:
+    log06 = next(run for run in committed_epoch_logs(lecture06) if "g_loss" in run["lines"][0]["logs"])
+    profile06 = committed_run_card(lecture06)["profile"]
+except (OSError, ValueError, StopIteration) as err:
+    print(f"lecture 06's committed training log could not be read from {lecture06} ({err!r})")
+else:
+    epochs06 = [line["epoch"] for line in log06["lines"]]
+    g06 = np.array([line["logs"]["g_loss"] for line in log06["lines"]])
+    acc06 = np.array([line["logs"]["d_acc_fake"] for line in log06["lines"]])
+    won06 = diagnostics.discriminator_has_won({"g_loss": g06})["won"]
+    print(f"lecture 06 ({profile06} run), the {len(epochs06)} of its {log06['epochs']} epochs that its log prints "
+          f"({', '.join(map(str, epochs06))}):")
+    print(f"  g_loss {g06.min():.2f}-{g06.max():.2f} nats (first printed {g06[0]:.2f}, last {g06[-1]:.2f}); "
+          f"D has won (g_loss >= ln 20) in {won06.sum()}/{len(won06)}; accuracy on fakes >= 0.95 in "
+          f"{(acc06 >= 0.95).sum()}/{len(acc06)}")
 
 # %% slideshow={"slide_type": "subslide"}
 base = demo["baseline"][1]
@@ -569,13 +591,16 @@ PUBLISHED = {
 
 
 def mean_se(values, fmt):
+    """Mean ± standard error over the seeds with a value; "(n)" after it when some seeds have none
+    (the reverse KL is undefined for a run without a single high-quality sample)."""
     v = np.asarray(values, float)
-    v = v[np.isfinite(v)]
-    if len(v) == 0:
+    finite = v[np.isfinite(v)]
+    count = "" if len(finite) == len(v) else f" ({len(finite)})"
+    if len(finite) == 0:
         return "n/a"
-    if len(v) == 1:
-        return format(v[0], fmt)
-    return f"{format(v.mean(), fmt)}±{format(v.std(ddof=1) / math.sqrt(len(v)), fmt)}"
+    if len(finite) == 1:
+        return format(finite[0], fmt) + count
+    return f"{format(finite.mean(), fmt)}±{format(finite.std(ddof=1) / math.sqrt(len(finite)), fmt)}{count}"
 
 
 header = f"{'':32s} | {'ring: modes':>11s} {'hq %':>10s} {'rev. KL':>10s} | {'grid: modes':>11s} {'hq %':>10s} " \
@@ -603,6 +628,7 @@ print("per seed (modes / high quality % / reverse KL):")
 for (name, method), runs in results.items():
     print(f"  {name} {method:8s}: " + "; ".join(f"{r['modes']} / {100 * r['high_quality']:.1f} / {r['reverse_kl']:.2f}"
                                                for r in runs))
+print("(n) after a mean: over the n seeds that have a value (the reverse KL is undefined without high-quality samples)")
 print("wall time per method (all seeds, both mixtures): "
       + ", ".join(f"{k} {sum(s for (m, kk), s in run_seconds.items() if kk == k):.0f} s" for k in METHODS))
 
@@ -613,9 +639,13 @@ print("wall time per method (all seeds, both mixtures): "
 
 # %% slideshow={"slide_type": "subslide"}
 def difference(name, method, key, scale=1.0):
-    """Mean of ``method`` minus mean of GAN for one score, and whether it is within 2 standard errors."""
+    """Mean of ``method`` minus mean of GAN for one score (over the seeds that have a value), and
+    whether it is within 2 standard errors; NaN means when either side has no value at all."""
     a = scale * np.array([r[key] for r in results[(name, method)]], float)
     b = scale * np.array([r[key] for r in results[(name, "GAN")]], float)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if min(len(a), len(b)) == 0:
+        return float("nan"), float("nan"), float("nan"), False
     diff = a.mean() - b.mean()
     se = math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)) if min(len(a), len(b)) > 1 else float("nan")
     return a.mean(), b.mean(), diff, bool(np.isfinite(se) and abs(diff) < 2 * se)
@@ -627,8 +657,13 @@ for name in ("ring", "grid"):
         for key, label, scale, fmt in (("modes", "modes", 1.0, ".1f"), ("high_quality", "high quality %", 100.0, ".1f"),
                                        ("reverse_kl", "reverse KL", 1.0, ".2f")):
             ours, gan, diff, close = difference(name, method, key, scale)
+            seeds = sum(np.isfinite(r[key]) for r in results[(name, method)])
+            if not np.isfinite(diff):
+                parts.append(f"{label} n/a (no seed has a value)")
+                continue
             word = "same" if diff == 0 else ("more" if diff > 0 else "less")
-            parts.append(f"{label} {ours:{fmt}} vs {gan:{fmt}} ({word}{', within 2 s.e.' if close else ''})")
+            partial = "" if seeds == N_SEEDS else f", {seeds} of {N_SEEDS} seeds"
+            parts.append(f"{label} {ours:{fmt}} vs {gan:{fmt}} ({word}{', within 2 s.e.' if close else ''}{partial})")
         print(f"{name} {method:8s} vs GAN: " + "; ".join(parts))
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
@@ -640,25 +675,29 @@ for name in ("ring", "grid"):
 # compared with a baseline trained the same way, which is what our rows are.
 #
 # **Ours against them.**
-# - **Ring.** All our methods, the plain GAN included, cover all 8 modes in every seed. That is
-#   *not* what PacGAN's table shows: its GAN covers 6.3 ± 0.5 modes and only the packed rows
-#   come near 8. At our settings the ring is too easy to tell the methods apart by modes; only
-#   the high-quality fraction and the reverse KL differ.
-# - **Grid: WGAN-GP buys nothing here.** It covers *fewer* modes than our GAN (14.0 against 18.7,
-#   a difference within 2 standard errors with 3 seeds), with far fewer high-quality samples
-#   (7 % against 25 %, outside 2 s.e.) and a higher reverse KL (1.14 against 0.81, within 2 s.e.):
-#   the lines above.
-# - **Grid: packing buys a little coverage and pays in quality.** PacGAN2 covers more modes than
-#   our GAN (21.7 against 18.7, within 2 s.e.) with a lower reverse KL (0.65 against 0.81,
-#   outside 2 s.e.), the direction of PacGAN's table by a smaller margin; but its high-quality
-#   fraction falls from 25 % to 6.5 %: more modes are visited, fewer samples land on them.
-# - **PacGAN3 does not continue the trend here.** PacGAN's table improves with the pack size
-#   (23.8, 24.6, 24.8 grid modes for packs of 2, 3, 4); ours covers 19.3 modes with packs of 3,
-#   fewer than PacGAN2's 21.7 and within 2 s.e. of the GAN's 18.7, with the lowest high-quality
-#   fraction of all (4.3 %). At 1 % of PacGAN's budget, with 3 seeds, a larger pack bought no
-#   modes and cost quality; why is not measured here (exercise 3 adds PacGAN4).
-# - So "cure" is too strong a word at our budget: packing trades quality for coverage, and WGAN-GP
-#   is behind on both; with 3 seeds the mode differences are not even outside 2 standard errors.
+# - **Ring.** Our GAN and both packed GANs cover all 8 modes in every seed. That is *not* what
+#   PacGAN's table shows: its GAN covers 6.3 ± 0.5 modes and only the packed rows come near 8.
+#   At our settings the ring is too easy to tell these three apart by modes; only the
+#   high-quality fraction and the reverse KL differ. WGAN-GP is the exception: two of its seeds
+#   cover all 8 modes with fewer high-quality samples (54.6 % and 34.8 %), and the third ends
+#   with no high-quality sample at all (0 modes; its reverse KL is undefined, so the table's KL
+#   for WGAN-GP on the ring is the mean of the other 2 seeds, marked "(2)").
+# - **Grid: WGAN-GP buys nothing here.** It covers *fewer* modes than our GAN (9.7 against 18.3,
+#   a difference within 2 standard errors with 3 seeds, whose counts range from 1 to 19), with
+#   far fewer high-quality samples (3.8 % against 23.0 %, outside 2 s.e.) and a higher reverse
+#   KL (1.77 against 0.68, within 2 s.e.): the lines above.
+# - **Grid: packing buys some coverage and pays in quality.** PacGAN2 covers more modes than our
+#   GAN (21.3 against 18.3, outside 2 s.e.) with a lower reverse KL (0.58 against 0.68, outside
+#   2 s.e.), the direction of PacGAN's table by a smaller margin; but its high-quality fraction
+#   falls from 23.0 % to 4.8 %: more modes are visited, fewer samples land on them.
+# - **PacGAN3 barely continues the trend here.** PacGAN's table improves with the pack size
+#   (23.8, 24.6, 24.8 grid modes for packs of 2, 3, 4); ours covers 21.7 modes with packs of 3,
+#   0.4 more than PacGAN2's 21.3, less than the standard error of its own mean (0.9), with the
+#   lowest reverse KL (0.43) and the lowest high-quality fraction of all (2.7 %). At 1 % of
+#   PacGAN's budget, with 3 seeds, the larger pack bought no clear gain in modes over packs of 2
+#   and cost quality; why is not measured here (exercise 3 adds PacGAN4).
+# - So "cure" is too strong a word at our budget: packing buys grid modes (outside 2 standard
+#   errors with 3 seeds) and pays in high-quality samples, and WGAN-GP is behind on both.
 #   Where ours differ from the papers, and why:
 # - **Training length.** Our runs are a few thousand updates on a CPU, about 1 % of PacGAN's
 #   budget. The high-quality fraction needs long training with a small final learning rate to

@@ -30,9 +30,9 @@ smoothing every converged GAN meets that condition, so it did no work and is no 
 the rule. Dropping it changes some verdicts: of the epochs with ``g_loss >= ln 20`` that lectures
 05-07 print, most also have ``d_acc_fake >= 0.95``, but not all: lecture 07's face GAN prints
 epoch 12 with ``g_loss`` 3.399 and ``d_acc_fake`` 0.9482, won by this rule and not by the old one
-(07 prints every second epoch, so its log cannot say how many unprinted epochs differ too); in
-lecture 09's 4-unit run two more epochs count as won, 7 of 40 instead of 5. Why not "the D loss
-goes to 0" (the source material's cue):
+(07 prints every second epoch, so its log cannot say how many unprinted epochs differ too).
+Lecture 09 prints its runs' counts by this rule only. Why not "the D loss goes to 0" (the source
+material's cue):
 
 - with ``y = 0.9`` the D loss never reaches 0: a perfect, calibrated discriminator outputs
   ``D(x) = y`` on real data and pays the binary entropy ``H(y) = 0.325`` nats there
