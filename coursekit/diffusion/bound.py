@@ -10,9 +10,18 @@ negative log-likelihood by three kinds of terms, each summed over the dimensions
   bins reach to infinity), so the bound is a probability of the 8-bit image itself: no
   dequantisation offset is needed, and its bits/dim compare with a flow's on the same data.
 
-The sum over ``t`` costs ``T`` network calls per image; :func:`variational_bound` estimates it
-without bias by ``(T - 1)`` times the mean of ``L_{t-1}`` over ``t`` drawn uniformly from ``2 .. T``
-(``t_samples`` draws per image), and reports the standard error of that estimate.
+The sum over ``t`` costs ``T`` network calls per image. :func:`variational_bound` computes the
+first ``exact_first`` and the last ``exact_last`` terms exactly and estimates the rest without bias
+by stratified sampling: the remaining steps are cut into ``t_samples`` contiguous strata, one ``t``
+is drawn uniformly in each (per image), and each draw counts for its stratum's length. The terms
+are very unequal (the largest sit at the two ends), so a plain uniform draw of ``t`` gives a
+heavy-tailed estimate; the exact ends and the strata remove most of that spread.
+
+``x0_hat`` may be clipped to the data range (``clip=(-1, 1)``), as the samplers do and as Nichol &
+Dhariwal's ``calc_bpd_loop`` does by default. It matters at the last steps of a schedule whose
+``abar_T`` is tiny (the cosine schedule's ``beta_T = 0.999`` gives ``abar_T ~ 2e-9``): there the
+unclipped ``x0_hat = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t)`` multiplies the error of ``eps``
+by ``1 / sqrt(abar_T) ~ 2e4``.
 """
 
 from __future__ import annotations
@@ -80,8 +89,9 @@ def _per_example(a):
     return a.reshape(len(a), -1).sum(axis=1)
 
 
-def variational_bound(eps_fn: Callable, schedule: NoiseSchedule, x0, *, t_samples: Optional[int] = 1,
-                      variance: str = "beta", seed: int = 0, batch_size: int = 256) -> dict:
+def variational_bound(eps_fn: Callable, schedule: NoiseSchedule, x0, *, t_samples: Optional[int] = 16,
+                      variance: str = "beta", clip: Optional[tuple] = None, exact_first: int = 5,
+                      exact_last: int = 5, seed: int = 0, batch_size: int = 256) -> dict:
     """Estimate the negative variational bound on ``-log p(x_0)`` of 8-bit images.
 
     Args:
@@ -89,18 +99,23 @@ def variational_bound(eps_fn: Callable, schedule: NoiseSchedule, x0, *, t_sample
             ``lambda x, t: model.predict_on_batch([x, t])``, or the EMA network).
         schedule: the schedule the model was trained with.
         x0: ``(N, ...)`` 8-bit images scaled to ``[-1, 1]`` (checked).
-        t_samples: draws of ``t`` per image for the sum over ``t = 2 .. T`` (unbiased estimate);
-            ``None`` computes the whole sum (``T - 1`` calls per image: exact, slow).
+        t_samples: strata of the steps not computed exactly, one draw of ``t`` in each per image
+            (unbiased estimate); ``None`` computes the whole sum (``T - 1`` calls per image: exact, slow).
         variance: the reverse variance ``sigma_t^2``: ``"beta"`` (Ho et al.'s sampling choice) or
             ``"posterior"`` (``beta~_t``; with a perfect predictor every ``L_{t-1}`` is then 0).
             The decoder ``p(x_0 | x_1)`` always uses ``beta_1`` (``beta~_1 = 0``).
+        clip: ``(low, high)`` range of ``x0_hat`` (images: ``(-1, 1)``, what the samplers use), or
+            ``None`` (unclipped).
+        exact_first, exact_last: how many of the first terms (``t = 2, 3, ...``) and of the last
+            (``t = T, T - 1, ...``) are computed exactly for every image (they are the largest).
         seed: seed of the noise and of the drawn steps (reproducible).
         batch_size: images per network call.
 
     Returns:
         ``{"nll": (N,) bound in nats per image, "prior", "diffusion", "decoder": (N,) its three
         parts, "bits_per_dim": mean bound in bits/dim, "bits_per_dim_se": standard error of that
-        mean over images, "dims": D}``. ``diffusion`` is the (estimated) sum of ``L_{t-1}``.
+        mean over images, "dims": D, "terms": {t: (N,) L_{t-1}} for each step computed exactly}``.
+        ``diffusion`` is the (estimated) sum of ``L_{t-1}``.
     """
     x0 = check_8bit_scaled(x0)
     if variance not in ("beta", "posterior"):
@@ -108,6 +123,11 @@ def variational_bound(eps_fn: Callable, schedule: NoiseSchedule, x0, *, t_sample
     if t_samples is not None and (isinstance(t_samples, bool) or not isinstance(t_samples, (int, np.integer))
                                   or t_samples < 1):
         raise ValueError(f"t_samples must be a positive integer or None (the whole sum), got {t_samples!r}")
+    for name, value in (("exact_first", exact_first), ("exact_last", exact_last)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    if clip is not None and (len(clip) != 2 or not clip[0] < clip[1]):
+        raise ValueError(f"clip must be None or (low, high) with low < high, got {clip!r}")
     T, rng = schedule.T, np.random.default_rng(seed)
     abar, c0 = schedule.alpha_bars, schedule.posterior_coefficients[0]
     sig2 = schedule.betas if variance == "beta" else schedule.posterior_variance
@@ -124,7 +144,8 @@ def variational_bound(eps_fn: Callable, schedule: NoiseSchedule, x0, *, t_sample
         if not np.all(np.isfinite(eps)):
             raise FloatingPointError("eps_fn returned NaN or inf values: the bound cannot be computed "
                                      "(was the model trained? a NaN loss?)")
-        return (xt - s.reshape(shape) * eps) / a.reshape(shape)
+        x0h = (xt - s.reshape(shape) * eps) / a.reshape(shape)
+        return x0h if clip is None else np.clip(x0h, clip[0], clip[1])
 
     def kl_terms(xb, t):
         shape = (-1,) + (1,) * (xb.ndim - 1)
@@ -133,7 +154,13 @@ def variational_bound(eps_fn: Callable, schedule: NoiseSchedule, x0, *, t_sample
         var_p = sig2[t - 1].reshape(shape)
         return _per_example(_gaussian_kl(0.0, var_q, mean_gap, var_p) * np.ones_like(xb))
 
-    prior, diffusion, decoder = np.empty(n), np.empty(n), np.empty(n)
+    if t_samples is not None:
+        first = list(range(2, min(2 + exact_first, T + 1)))
+        last = [t for t in range(max(T - exact_last + 1, 2), T + 1) if t not in first]
+        exact_steps = first + last
+        middle = np.arange(2 + len(first), T - len(last) + 1)
+        strata = [c for c in np.array_split(middle, min(int(t_samples), len(middle))) if len(c)] if len(middle) else []
+    prior, diffusion, decoder, terms = np.empty(n), np.empty(n), np.empty(n), {}
     for start in range(0, n, batch_size):
         xb = x0[start:start + batch_size]
         b = len(xb)
@@ -147,13 +174,21 @@ def variational_bound(eps_fn: Callable, schedule: NoiseSchedule, x0, *, t_sample
         elif t_samples is None:
             total = np.zeros(b)
             for t in range(2, T + 1):
-                total += kl_terms(xb, np.full(b, t))
+                term = kl_terms(xb, np.full(b, t))
+                terms.setdefault(t, np.empty(n))[start:start + b] = term
+                total += term
             diffusion[start:start + b] = total
         else:
-            draws = [kl_terms(xb, rng.integers(2, T + 1, size=b)) for _ in range(int(t_samples))]
-            diffusion[start:start + b] = (T - 1) * np.mean(draws, axis=0)
+            total = np.zeros(b)
+            for t in exact_steps:
+                term = kl_terms(xb, np.full(b, t))
+                terms.setdefault(t, np.empty(n))[start:start + b] = term
+                total += term
+            for stratum in strata:  # one uniform draw per stratum, weighted by its length: unbiased
+                total += len(stratum) * kl_terms(xb, rng.choice(stratum, size=b))
+            diffusion[start:start + b] = total
     nll = prior + diffusion + decoder
     bpd = bits_per_dim(nll, dims)
-    return {"nll": nll, "prior": prior, "diffusion": diffusion, "decoder": decoder,
+    return {"nll": nll, "prior": prior, "diffusion": diffusion, "decoder": decoder, "terms": terms,
             "bits_per_dim": float(bpd.mean()), "bits_per_dim_se": float(bpd.std(ddof=1) / math.sqrt(n)) if n > 1
             else float("nan"), "dims": dims}
