@@ -46,7 +46,7 @@
 # | profile | where | time |
 # | --- | --- | --- |
 # | `smoke` | CI | under two minutes (numbers not meaningful) |
-# | `cpu` | laptop, 2 cores | **1003 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 6.5) |
+# | `cpu` | laptop, 2 cores | **1079 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 6.0) |
 # | `gpu` | Colab GPU | not measured on a GPU; counted from its sizes: about 1,700,000 training steps of the generative models (3 demonstration GANs 60,000, 4 methods x 2 mixtures x 10 seeds 1,600,000), 15 times the cpu profile's 110,000; the same 2-D MLPs (width 128, batch 100) in both profiles |
 
 # %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
@@ -591,16 +591,15 @@ PUBLISHED = {
 
 
 def mean_se(values, fmt):
-    """Mean ± standard error over the seeds with a value; "(n)" after it when some seeds have none
-    (the reverse KL is undefined for a run without a single high-quality sample)."""
+    """Mean ± standard error over the seeds with a value (the reverse KL is undefined for a run
+    without a single high-quality sample; the line under the table names such means)."""
     v = np.asarray(values, float)
     finite = v[np.isfinite(v)]
-    count = "" if len(finite) == len(v) else f" ({len(finite)})"
     if len(finite) == 0:
         return "n/a"
     if len(finite) == 1:
-        return format(finite[0], fmt) + count
-    return f"{format(finite.mean(), fmt)}±{format(finite.std(ddof=1) / math.sqrt(len(finite)), fmt)}{count}"
+        return format(finite[0], fmt)
+    return f"{format(finite.mean(), fmt)}±{format(finite.std(ddof=1) / math.sqrt(len(finite)), fmt)}"
 
 
 header = f"{'':32s} | {'ring: modes':>11s} {'hq %':>10s} {'rev. KL':>10s} | {'grid: modes':>11s} {'hq %':>10s} " \
@@ -628,7 +627,11 @@ print("per seed (modes / high quality % / reverse KL):")
 for (name, method), runs in results.items():
     print(f"  {name} {method:8s}: " + "; ".join(f"{r['modes']} / {100 * r['high_quality']:.1f} / {r['reverse_kl']:.2f}"
                                                for r in runs))
-print("(n) after a mean: over the n seeds that have a value (the reverse KL is undefined without high-quality samples)")
+fewer = [f"{name} {method} {label} over {n} of {N_SEEDS} seeds" for (name, method), runs in results.items()
+         for key, label in (("modes", "modes"), ("high_quality", "high quality"), ("reverse_kl", "reverse KL"))
+         if (n := sum(np.isfinite(r[key]) for r in runs)) < len(runs)]
+print("means over fewer seeds (a seed without any high-quality sample has no reverse KL): "
+      + ("; ".join(fewer) if fewer else "none"))
 print("wall time per method (all seeds, both mixtures): "
       + ", ".join(f"{k} {sum(s for (m, kk), s in run_seconds.items() if kk == k):.0f} s" for k in METHODS))
 
@@ -681,7 +684,7 @@ for name in ("ring", "grid"):
 #   high-quality fraction and the reverse KL differ. WGAN-GP is the exception: two of its seeds
 #   cover all 8 modes with fewer high-quality samples (54.6 % and 34.8 %), and the third ends
 #   with no high-quality sample at all (0 modes; its reverse KL is undefined, so the table's KL
-#   for WGAN-GP on the ring is the mean of the other 2 seeds, marked "(2)").
+#   for WGAN-GP on the ring is the mean of the other 2 seeds, as the line under the table says).
 # - **Grid: WGAN-GP buys nothing here.** It covers *fewer* modes than our GAN (9.7 against 18.3,
 #   a difference within 2 standard errors with 3 seeds, whose counts range from 1 to 19), with
 #   far fewer high-quality samples (3.8 % against 23.0 %, outside 2 s.e.) and a higher reverse
