@@ -27,8 +27,10 @@ def make_networks(seed=0, dropout=0.0):
     return generator, discriminator
 
 
-def make_gan(seed=0, dropout=0.0, **kwargs):
-    g, d = make_networks(seed, dropout)
+def make_gan(seed=0, dropout=0.0, init_seed=None, **kwargs):
+    """A small GAN; `init_seed` (default `seed`) draws the initial weights, `seed` is the trainer's setting."""
+    g, d = make_networks(seed if init_seed is None else init_seed, dropout)
+    keras.utils.set_random_seed(seed)  # Keras' global seed is one of the run's settings
     gan = GAN(g, d, LATENT, seed=seed, **kwargs)
     gan.compile(d_optimizer=keras.optimizers.Adam(1e-2, beta_1=0.5),
                 g_optimizer=keras.optimizers.Adam(1e-2, beta_1=0.5))

@@ -132,7 +132,7 @@ def test_fit_or_load_resumes_and_loads_with_both_optimizers(data):
         np.testing.assert_allclose(h_resumed[key], h_straight[key], rtol=1e-4, atol=1e-5)
 
     # finished: loads, reproducing the generator, the discriminator and both optimizers' state exactly
-    loaded = make_gan(seed=7, dropout=0.2, d_warmup_steps=2)
+    loaded = make_gan(init_seed=7, dropout=0.2, d_warmup_steps=2)  # other initial weights, same settings
     h_loaded = training.fit_or_load(loaded, data, run_name="gan-resume", epochs=4, **kwargs)
     assert h_loaded == h_resumed
     np.testing.assert_array_equal(loaded.generate(z), resumed.generate(z))
