@@ -12,15 +12,19 @@ numbers of a tiny run mean nothing.
 """
 
 import json
+import multiprocessing
+import os
 import subprocess
 import sys
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
 from coursekit.notebooks import (CHECK_TAG, execute, header_problems, in_sync, lecture_matches, lecture_number,
                                  lecture_stems, notebooks_dir, write_regression_notebook)
 from coursekit.paths import repo_root
+from coursekit.runcard import committed_run_card
 
 STEMS = lecture_stems()
 BUILD = repo_root() / "build" / "smoke"
@@ -28,6 +32,7 @@ SMOKE_TARGET_S = 120  # what the smoke profile aims for on an idle 2-core machin
 SMOKE_GUARD_S = 600  # only a hang or a profile gone wrong takes this long, however loaded the machine
 TINY_BUILD = repo_root() / "build" / "gpu-tiny"
 TINY_TARGET_S = 90  # what a tiny gpu run aims for on an idle 2-core machine (reported, not asserted)
+JOBS = max(1, int(os.environ.get("COURSEKIT_TEST_JOBS", "2")))  # notebook kernels at a time (see notebook_runs)
 
 
 def test_lectures_exist():
@@ -48,18 +53,65 @@ def test_a_second_notebook_of_a_lecture_is_found_and_selected_by_its_own_number(
     assert not lecture_matches("10_next", "1")
 
 
+def _job(kind, stem):
+    """The arguments of ``execute`` for one lecture: ``kind`` "smoke" (profile smoke) or "tiny" (a tiny gpu run)."""
+    if kind == "smoke":
+        return (stem, BUILD / f"{stem}.ipynb"), dict(profile="smoke", runcard_dir=BUILD / "runcards", offline=True,
+                                                     timeout=600)
+    return (stem, TINY_BUILD / f"{stem}.ipynb"), dict(profile="gpu", tiny=True, runcard_dir=TINY_BUILD / "runcards",
+                                                      offline=True, timeout=600)
+
+
+def _committed_cpu_seconds(stem):
+    try:
+        return float(committed_run_card(notebooks_dir() / f"{stem}.ipynb").get("wall_time_s") or 0)
+    except Exception:  # noqa: BLE001 - a missing or odd notebook: its own tests say so; here it only orders the queue
+        return 0.0
+
+
 @pytest.fixture(scope="session")
-def smoke_runs():
-    return {}
+def notebook_runs(request):
+    """Every notebook run the session's collected tests ask for, started at once in ``JOBS`` processes.
+
+    A smoke run spends much of its time on one core (kernel start, imports, tracing graphs), so two
+    kernels at a time on CI's two cores take about 40 % less wall time than one after the other.
+    The longest lectures (by their committed cpu run) start first. Each run is a separate process
+    with its own environment, so ``execute``'s environment settings never mix. Tests wait on their
+    own run's future; ``COURSEKIT_TEST_JOBS=1`` runs them one at a time.
+    """
+    wanted = {}
+    for item in request.session.items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "smoke_run" in params:
+            wanted[("smoke", params["smoke_run"])] = None
+        elif "tiny_run" in params:
+            wanted[("tiny", params["tiny_run"])] = None
+    order = sorted(wanted, key=lambda key: (-_committed_cpu_seconds(key[1]), key[0]))
+    pool = ProcessPoolExecutor(max_workers=JOBS, mp_context=multiprocessing.get_context("spawn"))
+    futures = {}
+    for key in order:
+        args, kwargs = _job(*key)
+        futures[key] = pool.submit(execute, *args, **kwargs)
+    yield futures
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _result(notebook_runs, kind, stem):
+    future = notebook_runs.get((kind, stem))
+    if future is not None:
+        return future.result()
+    args, kwargs = _job(kind, stem)
+    return execute(*args, **kwargs)
 
 
 @pytest.fixture
-def smoke_run(smoke_runs, request):
-    stem = request.param
-    if stem not in smoke_runs:
-        smoke_runs[stem] = execute(stem, BUILD / f"{stem}.ipynb", profile="smoke", runcard_dir=BUILD / "runcards",
-                                   offline=True, timeout=600)
-    return stem, smoke_runs[stem]
+def smoke_run(notebook_runs, request):
+    return request.param, _result(notebook_runs, "smoke", request.param)
+
+
+@pytest.fixture
+def tiny_run(notebook_runs, request):
+    return request.param, _result(notebook_runs, "tiny", request.param)
 
 
 @pytest.mark.parametrize("stem", STEMS)
@@ -114,10 +166,9 @@ def test_regression_outputs(smoke_run, tmp_path):
     assert proc.returncode == 0, f"regression-checked outputs of {stem} changed:\n{proc.stdout[-4000:]}"
 
 
-@pytest.mark.parametrize("stem", STEMS)
-def test_runs_in_tiny_gpu_profile(stem, record_property):
-    res = execute(stem, TINY_BUILD / f"{stem}.ipynb", profile="gpu", tiny=True, runcard_dir=TINY_BUILD / "runcards",
-                  offline=True, timeout=600)
+@pytest.mark.parametrize("tiny_run", STEMS, indirect=True)
+def test_runs_in_tiny_gpu_profile(tiny_run, record_property):
+    stem, res = tiny_run
     assert res["status"] == "ok", f"{stem} failed in the tiny gpu run: {res['error']} (see {TINY_BUILD / stem}.ipynb)"
     assert res["profile"] == "gpu" and res["tiny"] is True
     wall = res["wall_time_s"]
