@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from coursekit.flows.layers import (ActNorm, AffineCoupling, Chain, FactorOut, Invertible1x1Conv, Logit, Squeeze,
-                                    alternating_mask, channel_mask, checkerboard_mask)
+from coursekit.flows.layers import (ActNorm, AffineCoupling, Chain, FactorOut, Invertible1x1Conv, Logit,
+                                    SplineCoupling, Squeeze, alternating_mask, channel_mask, checkerboard_mask,
+                                    rational_quadratic_spline)
 
 SHAPE = (4, 4, 2)
 
@@ -23,6 +24,9 @@ def _randomise(layer, x, seed=0):
 def _layers():
     return {
         "coupling_vector": (lambda: AffineCoupling(alternating_mask(3, 0), hidden=8), (3,)),
+        # bound 1.5: some standard-normal inputs fall outside the spline, on its identity tails
+        "spline_coupling": (lambda: SplineCoupling(alternating_mask(3, 0), bins=5, bound=1.5, hidden=8), (3,)),
+        "spline_coupling_2d": (lambda: SplineCoupling(alternating_mask(2, 1), bins=8, bound=2.0, hidden=8), (2,)),
         "coupling_checkerboard": (lambda: AffineCoupling(checkerboard_mask(*SHAPE, 1), hidden=4), SHAPE),
         "coupling_channel": (lambda: AffineCoupling(channel_mask(*SHAPE, 0), hidden=4), SHAPE),
         "actnorm": (lambda: ActNorm(), SHAPE),
@@ -84,6 +88,28 @@ def test_untrained_coupling_is_the_identity():
     y, ld = AffineCoupling(checkerboard_mask(*SHAPE, 0), hidden=4).forward(x)
     np.testing.assert_allclose(y.numpy(), x.numpy())
     np.testing.assert_allclose(ld.numpy(), 0.0)
+
+
+def test_untrained_spline_coupling_is_the_identity():
+    x = _inputs((2,), "x", n=64)
+    y, ld = SplineCoupling(alternating_mask(2, 0), bins=8, bound=2.0, hidden=4).forward(x)
+    np.testing.assert_allclose(y.numpy(), x.numpy(), atol=1e-6)
+    np.testing.assert_allclose(ld.numpy(), 0.0, atol=1e-6)
+
+
+def test_spline_maps_its_interval_onto_itself_with_the_identity_outside():
+    rng = np.random.default_rng(0)
+    widths, heights = (tf.constant(rng.standard_normal((1, 1, 6)), tf.float32) for _ in range(2))
+    derivatives = tf.constant(rng.standard_normal((1, 1, 5)), tf.float32)
+    x = tf.constant([[-2.0], [-1.0], [1.0], [2.0], [0.3]], tf.float32)
+    y, ld = rational_quadratic_spline(x, *(tf.repeat(t, 5, axis=0) for t in (widths, heights, derivatives)), 1.0)
+    np.testing.assert_allclose(y.numpy()[:4, 0], [-2.0, -1.0, 1.0, 2.0], atol=1e-6)  # ends fixed, tails identity
+    np.testing.assert_allclose(ld.numpy()[[0, 3], 0], 0.0)
+    assert -1.0 < float(y[4, 0]) < 1.0
+    with pytest.raises(ValueError, match="some of each"):
+        SplineCoupling(np.ones(2))
+    with pytest.raises(ValueError, match="bins must be >= 2"):
+        SplineCoupling(alternating_mask(2, 0), bins=1)
 
 
 def test_actnorm_data_dependent_init_gives_zero_mean_unit_std():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from coursekit.flows.architectures import multiscale_image_flow, realnvp_2d
+from coursekit.flows.architectures import multiscale_image_flow, realnvp_2d, spline_flow_2d
 from coursekit.flows.bits import bits_per_dim, nats_from_bits_per_dim, uniform_bits_per_dim
 from coursekit.flows.layers import FlowLayer, sum_per_example
 from coursekit.flows.model import Flow, FlowTrainingError
@@ -38,12 +38,14 @@ def test_uniform_model_is_exactly_8_bits_per_dim_and_the_offset_is_counted_once(
     assert nats_from_bits_per_dim(8.0, 16) == pytest.approx(16 * math.log(256))
 
 
-def test_trained_2d_flow_density_integrates_to_one():
+@pytest.mark.parametrize("architecture", ["affine", "spline"])
+def test_trained_2d_flow_density_integrates_to_one(architecture):
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal([-1.0, 0.0], 0.3, (512, 2)), rng.normal([1.0, 0.5], 0.3, (512, 2))])
     x = x.astype("float32")
     keras.utils.set_random_seed(0)
-    flow = realnvp_2d(n_couplings=4, hidden=32).initialize(x)
+    make = realnvp_2d if architecture == "affine" else spline_flow_2d
+    flow = make(n_couplings=4, hidden=32).initialize(x)
     flow.compile(optimizer=keras.optimizers.Adam(3e-3))
     history = flow.fit(x, batch_size=256, epochs=40, verbose=0)
     assert history.history["nll"][-1] < history.history["nll"][0] - 0.3  # it learned something

@@ -1,7 +1,9 @@
 """Ready-made flows of lecture 10: RealNVP for 2-D points and a multi-scale flow for 8-bit images.
 
 - :func:`realnvp_2d`: ``n_couplings`` affine couplings with alternating masks, each preceded by
-  an ActNorm, on ``(B, 2)`` points (Dinh et al. 2017).
+  an ActNorm and a learned 2x2 mixing matrix, on ``(B, 2)`` points (Dinh et al. 2017).
+- :func:`spline_flow_2d`: the same layout with rational-quadratic spline couplings (Durkan et al.
+  2019), which can make a conditional distribution multimodal in one layer.
 - :func:`multiscale_image_flow`: the RealNVP / Glow layout for ``(B, H, W, C)`` 8-bit images:
   uniform dequantization, the logit pre-transform, checkerboard couplings at full resolution,
   a squeeze, steps of (ActNorm, invertible 1x1 convolution, channel coupling), then half the
@@ -10,8 +12,8 @@
 
 from __future__ import annotations
 
-from coursekit.flows.layers import (ActNorm, AffineCoupling, Chain, FactorOut, Invertible1x1Conv, Logit, Squeeze,
-                                    alternating_mask, channel_mask, checkerboard_mask)
+from coursekit.flows.layers import (ActNorm, AffineCoupling, Chain, FactorOut, Invertible1x1Conv, Logit,
+                                    SplineCoupling, Squeeze, alternating_mask, channel_mask, checkerboard_mask)
 from coursekit.flows.model import Flow
 
 
@@ -32,6 +34,26 @@ def realnvp_2d(n_couplings: int = 8, hidden: int = 64, depth: int = 2, mix: bool
         if mix:
             steps.append(Invertible1x1Conv(seed=seed + i, name=f"mix{i}"))
         steps += [AffineCoupling(alternating_mask(2, i % 2), hidden=hidden, depth=depth, name=f"coupling{i}")]
+    return Flow(Chain(steps, name="chain"), (2,), seed=seed, name=name)
+
+
+def spline_flow_2d(n_couplings: int = 4, bins: int = 16, bound: float = 3.0, hidden: int = 64, depth: int = 2,
+                   mix: bool = True, seed: int = 0, name: str = "spline_flow_2d") -> Flow:
+    """:func:`realnvp_2d`'s layout with :class:`SplineCoupling` in place of the affine couplings.
+
+    [ActNorm, (learned 2x2 mixing), SplineCoupling(alternating mask)] x ``n_couplings``; each spline
+    has ``bins`` bins on ``[-bound, bound]`` standard deviations (the ActNorm before it standardises
+    its input) and is the identity outside.
+    """
+    if n_couplings < 2:
+        raise ValueError(f"n_couplings must be >= 2 (each coordinate must be transformed), got {n_couplings}")
+    steps = []
+    for i in range(int(n_couplings)):
+        steps += [ActNorm(name=f"actnorm{i}")]
+        if mix:
+            steps.append(Invertible1x1Conv(seed=seed + i, name=f"mix{i}"))
+        steps += [SplineCoupling(alternating_mask(2, i % 2), bins=bins, bound=bound, hidden=hidden, depth=depth,
+                                 name=f"spline{i}")]
     return Flow(Chain(steps, name="chain"), (2,), seed=seed, name=name)
 
 

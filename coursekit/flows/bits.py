@@ -4,7 +4,8 @@
 On 8-bit images the log-likelihood must be that of the *discrete* image (the dequantization
 log-det ``-D log 256`` included, :mod:`coursekit.flows.preprocessing`), so that a model uniform
 over the 256 levels scores exactly ``log2 256 = 8`` bits/dim, the published figures
-(RealNVP 1.06, Glow 1.05, FFJORD 0.99 on MNIST) are comparable, and lower is better.
+(RealNVP 1.06, Glow 1.05, FFJORD 0.99 on MNIST, as tabulated in FFJORD, Grathwohl et al. 2019,
+Table 2) are comparable, and lower is better.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ The layers (Dinh et al. 2017, RealNVP; Kingma & Dhariwal 2018, Glow):
   ``m`` is 0; where it is 1, ``y = x``. The Jacobian is triangular, so the log-det is ``sum(s)``.
   Masks: :func:`alternating_mask` (vectors), :func:`checkerboard_mask` and :func:`channel_mask`
   (images).
+- :class:`SplineCoupling`: the same coupling with a monotone rational-quadratic spline in place of
+  ``x * exp(s) + t`` (Durkan et al. 2019), for ``(B, D)`` vectors; :func:`rational_quadratic_spline`
+  is the spline itself, with its exact inverse and log-slope.
 - :class:`ActNorm`: a per-channel affine map ``y = (x + b) * exp(log_scale)`` whose first call with
   ``init=True`` sets ``b`` and ``log_scale`` so that the data leave it with mean 0 and standard
   deviation 1 per channel (data-dependent initialisation).
@@ -20,7 +23,8 @@ The layers (Dinh et al. 2017, RealNVP; Kingma & Dhariwal 2018, Glow):
 - :class:`Invertible1x1Conv`: a learned ``C x C`` matrix mixing the channels at every pixel
   (log-det ``H * W * log|det W|``).
 - :class:`Logit`: ``y in (0, 1) -> logit(alpha + (1 - 2 alpha) y)``, the pre-transform of image
-  flows (its log-det is part of the model's likelihood).
+  flows (its log-det is part of the model's likelihood); RealNVP writes ``logit(alpha + (1 - alpha) y)``,
+  this is the symmetric variant.
 - :class:`Chain` (layers one after the other) and :class:`FactorOut` (multi-scale: the first
   half of the channels leaves the flow, the other half goes through a child flow).
 """
@@ -157,6 +161,118 @@ class AffineCoupling(FlowLayer):
         return (y - t) * ops.exp(-s), -sum_per_example(s)
 
 
+# --------------------------------------------------------------------------- spline coupling
+def rational_quadratic_spline(x, widths, heights, derivatives, bound: float, inverse: bool = False,
+                              min_bin: float = 1e-3, min_derivative: float = 1e-3):
+    """Monotone rational-quadratic spline on ``[-bound, bound]``, the identity outside (Durkan et al. 2019).
+
+    Args:
+        x: ``(B, F)`` values to transform (``y`` when ``inverse``).
+        widths, heights: ``(B, F, K)`` unnormalised bin widths and heights (softmax inside).
+        derivatives: ``(B, F, K - 1)`` unconstrained slopes at the inner knots (softplus inside; the
+            two end knots have slope 1, so the spline joins the identity tails smoothly). All zeros
+            give the identity map.
+        bound: the spline acts on ``[-bound, bound]`` in ``x`` and in ``y``.
+        inverse: compute ``x`` from ``y`` (the root of a quadratic in each bin).
+
+    Returns:
+        ``(out (B, F), log|d out / d in| (B, F))``, elementwise, in nats.
+    """
+    k = widths.shape[-1]
+    # bin sizes (each at least min_bin of the interval) and knot slopes; the bin of a value is picked
+    # with one-hot masks rather than gathers, which keeps the traced graph (and its gradient) small
+    w = 2 * bound * (min_bin + (1 - min_bin * k) * ops.softmax(widths, axis=-1))
+    h = 2 * bound * (min_bin + (1 - min_bin * k) * ops.softmax(heights, axis=-1))
+    shift = math.log(math.expm1(1 - min_derivative))  # softplus(0 + shift) + min_derivative = 1
+    d = ops.pad(min_derivative + ops.softplus(derivatives + shift), [[0, 0], [0, 0], [1, 1]], constant_values=1.0)
+
+    inside = ops.logical_and(x >= -bound, x <= bound)
+    xc = ops.clip(x, -bound, bound)[..., None]
+    right = -bound + ops.cumsum(h if inverse else w, axis=-1)  # the right edge of every bin, (B, F, K)
+    idx = ops.minimum(ops.sum(ops.cast(xc >= right, "int32"), axis=-1), k - 1)  # the bin of each value
+    this = ops.one_hot(idx, k, dtype=x.dtype)  # (B, F, K)
+    below = ops.cast(ops.arange(k) < idx[..., None], x.dtype)  # the bins left of it
+    wk, hk = ops.sum(w * this, axis=-1), ops.sum(h * this, axis=-1)
+    x0, y0 = -bound + ops.sum(w * below, axis=-1), -bound + ops.sum(h * below, axis=-1)
+    d0 = ops.sum(d[..., :k] * this, axis=-1)
+    d1 = ops.sum(d[..., 1:] * this, axis=-1)
+    sk = hk / wk
+    xc = xc[..., 0]
+    if inverse:
+        dy = xc - y0
+        a = hk * (sk - d0) + dy * (d1 + d0 - 2 * sk)
+        b = hk * d0 - dy * (d1 + d0 - 2 * sk)
+        c = -sk * dy
+        xi = ops.clip(2 * c / (-b - ops.sqrt(ops.maximum(b * b - 4 * a * c, 0.0))), 0.0, 1.0)
+        out = x0 + xi * wk
+    else:
+        xi = (xc - x0) / wk
+        out = y0 + hk * (sk * xi ** 2 + d0 * xi * (1 - xi)) / (sk + (d1 + d0 - 2 * sk) * xi * (1 - xi))
+    denom = sk + (d1 + d0 - 2 * sk) * xi * (1 - xi)
+    logdet = ops.log(sk ** 2 * (d1 * xi ** 2 + 2 * sk * xi * (1 - xi) + d0 * (1 - xi) ** 2)) - 2 * ops.log(denom)
+    return ops.where(inside, out, x), ops.where(inside, -logdet if inverse else logdet, 0.0)
+
+
+class SplineCoupling(FlowLayer):
+    """A coupling whose transformed coordinates go through a monotone rational-quadratic spline.
+
+    Where the mask is 1, ``y = x``; where it is 0, ``y = spline(x)`` on ``[-bound, bound]`` (the
+    identity outside), with ``K = bins`` bins whose widths, heights and knot slopes an MLP computes
+    from the kept coordinates (Durkan et al. 2019, neural spline flows). An affine coupling maps each
+    conditional distribution by a straight line, so it stays one-peaked; a spline can bend it into
+    several peaks in one layer. log-det: the sum of the spline's log-slopes. Vectors ``(B, D)`` only;
+    an untrained coupling is the identity.
+
+    Args:
+        mask: ``(D,)`` of 0 (transformed) and 1 (passed through).
+        bins: ``K``, the spline's bins.
+        bound: the interval ``[-bound, bound]`` (in the units the layer sees; after an ActNorm, standard
+            deviations).
+        hidden, depth: the MLP conditioner's width and hidden layers.
+    """
+
+    def __init__(self, mask, bins: int = 16, bound: float = 3.0, hidden: int = 64, depth: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_array = np.asarray(mask, "float32")
+        if self.mask_array.ndim != 1:
+            raise ValueError(f"SplineCoupling takes a (D,) mask for (B, D) vectors, got shape {self.mask_array.shape}")
+        if not np.all(np.isin(self.mask_array, (0, 1))) or self.mask_array.all() or not self.mask_array.any():
+            raise ValueError("the mask must hold 0 (transformed) and 1 (passed through), and some of each")
+        if int(bins) < 2 or not bound > 0:
+            raise ValueError(f"bins must be >= 2 and bound > 0, got bins={bins}, bound={bound}")
+        self.bins, self.bound, self.hidden, self.depth = int(bins), float(bound), int(hidden), int(depth)
+
+    def build(self, input_shape):
+        if tuple(input_shape[1:]) != self.mask_array.shape:
+            raise ValueError(f"layer {self.name!r}: input of shape {tuple(input_shape)} does not fit its mask of "
+                             f"shape {self.mask_array.shape}")
+        features = self.mask_array.shape[0]
+        hidden = [keras.layers.Dense(self.hidden, activation="relu", name=f"hidden{i}") for i in range(self.depth)]
+        out = keras.layers.Dense(features * (3 * self.bins - 1), kernel_initializer="zeros",
+                                 bias_initializer="zeros", name="spline_parameters")
+        self.net = keras.Sequential([*hidden, out], name="conditioner")
+        self.net.build((None, features))
+        self.mask = ops.convert_to_tensor(self.mask_array)
+        self.built = True
+
+    def _transform(self, x, inverse):
+        self._ensure_built(x.shape)
+        k = self.bins
+        # the conditioner sees only the kept coordinates; every coordinate gets spline parameters and
+        # the kept ones are put back unchanged (cheaper to trace than gathering the free columns)
+        params = ops.reshape(self.net(x * self.mask), (-1, self.mask_array.shape[0], 3 * k - 1))
+        widths, heights, derivatives = ops.split(params, [k, 2 * k], axis=-1)
+        out, logdet = rational_quadratic_spline(x, widths, heights, derivatives, self.bound, inverse=inverse)
+        free = 1.0 - self.mask
+        return x * self.mask + out * free, ops.sum(logdet * free, axis=1)
+
+    def forward(self, x, init=False, check=False):
+        return self._transform(x, inverse=False)
+
+    def inverse(self, y):
+        return self._transform(y, inverse=True)
+
+
 class ActNorm(FlowLayer):
     """Glow's activation normalisation: ``y = (x + bias) * exp(log_scale)``, per channel (last axis).
 
@@ -240,7 +356,10 @@ class Invertible1x1Conv(FlowLayer):
 
 
 class Logit(FlowLayer):
-    """``y in (0, 1) -> z = logit(alpha + (1 - 2 alpha) y)`` (RealNVP's pre-transform of images).
+    """``y in (0, 1) -> z = logit(alpha + (1 - 2 alpha) y)``, the symmetric variant of RealNVP's pre-transform.
+
+    RealNVP (Dinh et al. 2017) writes ``logit(alpha + (1 - alpha) y)``; with ``1 - 2 alpha`` both ends of
+    ``[0, 1]`` stay ``alpha`` away from 0 and 1.
 
     ``alpha`` keeps the logit away from 0 and 1 (RealNVP: 0.05). log-det per dimension:
     ``log(1 - 2 alpha) - log(p) - log(1 - p)`` with ``p = alpha + (1 - 2 alpha) y``.

@@ -71,6 +71,8 @@ class Flow(keras.Model):
         self.seed = seed
         self.latent_shape = None
         self.nll_tracker = keras.metrics.Mean(name="nll")
+        self._graph_log_prob = None  # _log_prob and inverse compiled by tf.function on first use
+        self._graph_inverse = None
 
     # ----------------------------------------------------------------- set-up
     def initialize(self, x) -> "Flow":
@@ -122,12 +124,15 @@ class Flow(keras.Model):
         """
         arr = self.check_data(x)
         rng = np.random.default_rng(seed)
+        if self._graph_log_prob is None:  # a graph runs a large evaluation (a density on a grid) ~2x faster
+            self._graph_log_prob = tf.function(lambda x, noise=None: self._log_prob(x, noise=noise),
+                                               reduce_retracing=True)
         out = []
         for start in range(0, len(arr), batch_size):
             chunk = arr[start:start + batch_size]
-            noise = (rng.random(chunk.shape, dtype="float32") if self.dequantizer is not None and seed is not None
-                     else None)
-            out.append(np.asarray(self._log_prob(ops.convert_to_tensor(chunk), noise=noise)))
+            noise = (ops.convert_to_tensor(rng.random(chunk.shape, dtype="float32"))
+                     if self.dequantizer is not None and seed is not None else None)
+            out.append(np.asarray(self._graph_log_prob(ops.convert_to_tensor(chunk), noise=noise)))
         return np.concatenate(out).astype("float64")
 
     def bits_per_dim(self, x, batch_size: int = 500, seed: Optional[int] = 0) -> np.ndarray:
@@ -148,7 +153,9 @@ class Flow(keras.Model):
         if z is None:
             z = temperature * np.random.default_rng(seed).standard_normal((int(n), *self.latent_shape))
         z = np.asarray(z, "float32")
-        out = np.concatenate([np.asarray(self.inverse(ops.convert_to_tensor(z[s:s + batch_size]))[0])
+        if self._graph_inverse is None:
+            self._graph_inverse = tf.function(lambda z: self.inverse(z)[0], reduce_retracing=True)
+        out = np.concatenate([np.asarray(self._graph_inverse(ops.convert_to_tensor(z[s:s + batch_size])))
                               for s in range(0, len(z), batch_size)])
         if self.dequantizer is not None:
             out = UniformDequantization.quantize(np.nan_to_num(out, nan=0.0))
@@ -201,6 +208,8 @@ class Flow(keras.Model):
         try:
             return super().fit(x, *args, **kwargs)
         except tf.errors.InvalidArgumentError as err:
+            if not re.search(r"Tensor had (NaN|Inf)", err.message):
+                raise  # not a check_numerics failure (e.g. an op XLA cannot compile): the original error
             found = re.search(r"layer '([^']+)'", err.message)
             where = f"layer {found.group(1)!r}" if found else "the loss (mean negative log-likelihood)"
             raise FlowTrainingError(f"training produced NaN or inf values in {where} of flow {self.name!r}: "
