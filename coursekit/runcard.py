@@ -278,6 +278,24 @@ def readme_times_block(cards: dict) -> str:
     ])
 
 
+def _all_committed_cards(notebooks_dir, cards: dict) -> dict:
+    """``cards`` plus the run card of every other lecture in ``notebooks_dir`` that has one, in lecture
+    order: the README's block lists the whole course, whichever lectures were just rewritten."""
+    from coursekit.notebooks import LECTURE_GLOBS
+
+    stems = sorted({p.stem for pattern in LECTURE_GLOBS for p in Path(notebooks_dir).glob(pattern)} | set(cards))
+    out = {}
+    for stem in stems:
+        if stem in cards:
+            out[stem] = cards[stem]
+            continue
+        try:
+            out[stem] = committed_run_card(Path(notebooks_dir) / f"{stem}.ipynb")
+        except (OSError, ValueError):  # not published yet: no row until it is
+            pass
+    return out
+
+
 def write_time_tables(stems, notebooks_dir, readme) -> list:
     """Rewrite each lecture's header time row (``.py`` and ``.ipynb``) and the README block from the
     committed run cards, and the `gpu` row of the lectures declared in :data:`coursekit.workload.WORKLOADS`
@@ -316,7 +334,7 @@ def write_time_tables(stems, notebooks_dir, readme) -> list:
     if README_BEGIN not in text or README_END not in text:
         raise ValueError(f"{readme.name} has no {README_BEGIN!r} ... {README_END!r} block to rewrite")
     start, end = text.index(README_BEGIN), text.index(README_END) + len(README_END)
-    new = text[:start] + readme_times_block(cards) + text[end:]
+    new = text[:start] + readme_times_block(_all_committed_cards(notebooks_dir, cards)) + text[end:]
     if new != text:
         readme.write_text(new)
         changed.append(readme.name)

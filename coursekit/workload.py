@@ -96,6 +96,11 @@ WORKLOADS = {
         data={"MNIST_TRAIN": _MNIST_ONLINE},
         networks="the same networks (width {WIDTH}) in both profiles",
         note="online (offline the MNIST VAE and GAN keep the 4,000 digits)"),
+    "10_normalizing_flows": Workload(
+        runs=(Training("6 2-D flows", "EPOCHS_2D * ceil(10000 / 250)", "6"),
+              Training("MNIST flow", "EPOCHS * ceil(N_TRAIN / BATCH_SIZE)")),
+        networks="an MNIST flow of {STEPS_PER_SCALE} steps a scale, {HIDDEN} filters",
+        note="online (offline the flow keeps the 4,000 digits)"),
 }
 
 

@@ -1,9 +1,11 @@
+import json
 import math
 
 import numpy as np
 import pytest
 
 from coursekit.data import mixtures
+from coursekit.data.mixtures import published_coverage
 
 
 def test_ring_means_lie_on_the_circle_at_equal_angles():
@@ -90,3 +92,29 @@ def test_bad_input_is_refused_by_name():
         mixtures.GaussianMixture2D("x", np.zeros((2, 2)), 0.0)
     with pytest.raises(ValueError, match="n must be"):
         grid.sample(0)
+
+
+def _notebook(path, lines):
+    cell = {"cell_type": "code", "outputs": [{"output_type": "stream", "name": "stdout", "text": lines}]}
+    path.write_text(json.dumps({"cells": [cell]}))
+    return path
+
+
+def test_published_coverage_reads_the_mean_of_each_row_and_its_seed_count(tmp_path):
+    nb = _notebook(tmp_path / "09.ipynb", [
+        "                                 | ring: modes       hq %    rev. KL | grid: modes\n",
+        "ours: GAN (3 seeds)              |     8.0±0.0   92.5±0.7  0.01±0.00 |    18.3±0.9   23.0±4.1  0.68±0.04\n",
+        "ours: PacGAN2 (2 seeds)          |     7.5±0.5   89.0±0.8  0.01±0.00 |    21.3±0.3    4.8±1.2  0.58±0.01\n",
+        "ours: 4,000 generator updates per run, batch 100\n",
+        "VEEGAN (VEEGAN Table 1)          |         8.0       52.9       -    |        24.6       40.0       -\n"])
+    table = published_coverage(nb)
+    assert table["ring"] == {"GAN": (8.0, 92.5, 0.01), "PacGAN2": (7.5, 89.0, 0.01)}
+    assert table["grid"]["PacGAN2"] == (21.3, 4.8, 0.58)
+    assert table["seeds"] == {"GAN": 3, "PacGAN2": 2}
+
+
+def test_published_coverage_of_a_notebook_without_the_table_names_the_fix(tmp_path):
+    with pytest.raises(ValueError, match="publish 09"):
+        published_coverage(_notebook(tmp_path / "09.ipynb", ["nothing here\n"]))
+    with pytest.raises(FileNotFoundError):
+        published_coverage(tmp_path / "missing.ipynb")

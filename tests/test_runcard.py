@@ -75,6 +75,17 @@ def test_time_tables_are_written_from_the_run_card(tmp_path):
     assert write_time_tables(["99_toy"], tmp_path, readme) == []  # idempotent
 
 
+def test_rewriting_one_lecture_keeps_every_other_lectures_row_in_the_readme(tmp_path):
+    readme = _toy_course(tmp_path)
+    for suffix in ("ipynb", "py"):
+        (tmp_path / f"98_other.{suffix}").write_text((tmp_path / f"99_toy.{suffix}").read_text())
+    (tmp_path / "97_unpublished.py").write_text("# Lecture 97\n")  # no notebook yet: no row, no error
+    write_time_tables(["99_toy"], tmp_path, readme)
+    text = readme.read_text()
+    assert re.search(r"98_other +cpu +109 s", text) and re.search(r"99_toy +cpu +109 s", text)
+    assert "97_unpublished" not in text and text.index("98_other") < text.index("99_toy")
+
+
 def test_drift_beyond_the_tolerance_is_reported(tmp_path):
     readme = _toy_course(tmp_path)
     write_time_tables(["99_toy"], tmp_path, readme)

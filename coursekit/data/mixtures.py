@@ -20,7 +20,10 @@ share, ``ln K`` when all high-quality samples sit in one mode.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -153,3 +156,42 @@ def reverse_kl_to_uniform(counts) -> float:
     q = c / c.sum()
     nz = q > 0
     return float(np.sum(q[nz] * np.log(len(q) * q[nz])))
+
+
+_PUBLISHED_ROW = re.compile(r"^ours: (?P<name>.+?) \((?P<seeds>\d+) seeds\)\s*\|(?P<ring>[^|]+)\|(?P<grid>[^|]+)$",
+                            re.MULTILINE)
+_MEAN = re.compile(r"(-?[0-9.]+)±[0-9.]+")
+
+
+def published_coverage(ipynb_path) -> dict:
+    """Lecture 09's mode-coverage rows as its executed notebook printed them (mean over its seeds).
+
+    Later lectures (flows, diffusion) set their samplers beside lecture 09's GANs on the same
+    protocol; reading the committed outputs keeps those rows equal to what lecture 09 shows.
+
+    Args:
+        ipynb_path: lecture 09's executed notebook (``notebooks/09_failure_modes.ipynb``).
+
+    Returns:
+        ``{"ring": {method: (modes, high_quality_percent, reverse_kl_nats)}, "grid": {...}, "seeds": {method: n}}``,
+        methods in the order printed (e.g. ``"GAN"``, ``"WGAN-GP"``, ``"PacGAN2"``, ``"PacGAN3"``).
+
+    Raises:
+        FileNotFoundError: the notebook is missing.
+        ValueError: it printed no ``ours: NAME (n seeds) | ring ... | grid ...`` row (not executed,
+            or its table changed); publish lecture 09 first.
+    """
+    path = Path(ipynb_path)
+    nb = json.loads(path.read_text())
+    text = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
+    out = {"ring": {}, "grid": {}, "seeds": {}}
+    for row in _PUBLISHED_ROW.finditer(text):
+        parts = {m: [float(v) for v in _MEAN.findall(row[m])] for m in ("ring", "grid")}
+        if all(len(v) == 3 for v in parts.values()):
+            for m, values in parts.items():
+                out[m][row["name"]] = tuple(values)
+            out["seeds"][row["name"]] = int(row["seeds"])
+    if not out["seeds"]:
+        raise ValueError(f"{path.name} printed no mode-coverage rows ('ours: NAME (n seeds) | ...'); "
+                         "publish it first: python -m coursekit publish 09")
+    return out
