@@ -164,7 +164,7 @@ DIGIT_EPOCHS = profile.resolve("DIGIT_EPOCHS", DIGIT_EPOCHS, smoke=1, cpu=10, gp
 SKETCH_EPOCHS = profile.resolve("SKETCH_EPOCHS", SKETCH_EPOCHS, smoke=EPOCHS, cpu=EPOCHS, gpu=EPOCHS, tiny=EPOCHS,
                                 low=1)
 N_DIGITS = profile.resolve("N_DIGITS", N_DIGITS, smoke=None, cpu=None, gpu=None, tiny=128, low=BATCH_SIZE)
-WIDTH = profile.resolve("WIDTH", WIDTH, smoke=8, cpu=16, gpu=64, low=4)
+WIDTH = profile.resolve("WIDTH", WIDTH, smoke=8, cpu=16, gpu=64, tiny=16, low=4)
 DEPTH = profile.resolve("DEPTH", DEPTH, smoke=3, cpu=3, gpu=4, low=1, high=7)
 PHOTOS = profile.resolve("PHOTOS", PHOTOS, smoke=False, cpu=False, gpu=True, kind=bool)
 PHOTO_EPOCHS = profile.resolve("PHOTO_EPOCHS", PHOTO_EPOCHS, smoke=1, cpu=5, gpu=30, tiny=1, low=1)
