@@ -198,6 +198,12 @@ def cache_command(args) -> int:
     if tiny.is_dir():
         folders.append(tiny)
     if args.action == "list":
+        given = [flag for flag, value in (("--older-than", args.older_than), ("--lecture", args.lecture),
+                                          ("--all", args.all), ("--dry-run", args.dry_run)) if value]
+        if given:  # a prune option without "prune" would list and silently prune nothing
+            print(f"coursekit cache: {' '.join(given)} only applies to pruning: "
+                  f"python3 -m coursekit cache prune {' '.join(given)}")
+            return 2
         for folder in folders:
             print(f"{display_path(folder)}:")
             print(format_runs(list_runs(folder)))

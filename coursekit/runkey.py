@@ -10,13 +10,20 @@ never loads an old run:
   of its ``SeedGenerator``\\ s, and whatever its ``fingerprint_config()`` returns;
 - ``<optimizer attribute>.*``: every optimizer the model holds (``optimizer``, or one per network
   such as ``d_optimizer`` and ``g_optimizer``): its config, learning rate and schedule included;
-- ``compile.*``: the loss and the compile settings;
+- ``compile.*``: the loss, its weights and the metrics given to ``compile`` (a loss object by its
+  serialised config, a function by its name: never by a memory address, which changes with every
+  process);
 - ``fit.*``: ``epochs``, ``batch_size``, ``shuffle``, ``steps_per_epoch`` and the other fit arguments
   that change training (``verbose`` and callbacks do not);
 - ``seed``: Keras' global seed (``keras.utils.set_random_seed``);
 - ``data.*``: shape, dtype and a content hash of the training data (for a ``tf.data.Dataset``: its
-  element spec and a hash of its first batches); likewise ``y`` and ``validation_data``;
-- ``code``: :data:`RUN_FORMAT`, raised when coursekit's training code changes what a run means.
+  element spec and a hash of its first batches, computed once per pipeline object, so that a
+  pipeline that reshuffles every pass keeps its key in the kernel that built it); likewise ``y``
+  and ``validation_data``;
+- ``code``: :data:`RUN_FORMAT`, raised when coursekit's training machinery changes what a run
+  means, and ``code.trainer``: a hash of the source of ``train_step``, ``compute_loss``, ``call``
+  and ``build`` of the model's and its layers' own classes (not Keras'), so that an edited
+  training step (a lecture's own GAN subclass, or coursekit's) trains a new run.
 
 Values are short strings, so :func:`describe_changes` can print the one line a student needs:
 ``learning_rate 0.0002 -> 0.001; epochs 8 -> 16``. Hashes use ``joblib.hash`` (md5 of the pickled
@@ -26,7 +33,9 @@ content, the hashing of ``joblib.Memory``).
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
+import weakref
 from typing import Any, Mapping, Optional
 
 import numpy as np
@@ -34,6 +43,9 @@ import numpy as np
 #: Version of what a saved run means; raise it when the training machinery changes results.
 RUN_FORMAT = "runkey-1"
 DATASET_BATCHES_HASHED = 2  # a tf.data pipeline is identified by its spec and its first batches
+_DATASET_SETTINGS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # pipeline -> its settings
+_CODE_METHODS = ("train_step", "test_step", "compute_loss", "call", "build")
+_LIBRARY_MODULES = {"keras", "tensorflow", "tf_keras", "builtins", "abc", "typing"}
 _FIT_IGNORED = {"verbose", "callbacks", "validation_freq", "workers", "use_multiprocessing", "max_queue_size"}
 _MODEL_ATTRS_IGNORED = {"built", "trainable", "name", "stop_training", "compiled", "jit_compile", "run_eagerly",
                         "steps_per_execution", "supports_masking", "dtype_policy", "input_spec", "autocast",
@@ -148,8 +160,18 @@ def _data_settings(prefix: str, data: Any) -> dict:
     if data is None:
         return {}
     if hasattr(data, "element_spec"):  # tf.data.Dataset
-        batches = [np.asarray(t) for b in data.take(DATASET_BATCHES_HASHED) for t in _leaves(b)]
-        return {f"{prefix}.spec": str(data.element_spec), f"{prefix}.first_batches": content_hash(batches)}
+        try:
+            known = _DATASET_SETTINGS.get(data)
+        except TypeError:  # not weakly referable: hashed every time
+            known = None
+        if known is None:  # a reshuffling pipeline gives other first batches on every pass: keep the first
+            batches = [np.asarray(t) for b in data.take(DATASET_BATCHES_HASHED) for t in _leaves(b)]
+            known = {"spec": str(data.element_spec), "first_batches": content_hash(batches)}
+            try:
+                _DATASET_SETTINGS[data] = known
+            except TypeError:
+                pass
+        return {f"{prefix}.{key}": value for key, value in known.items()}
     if isinstance(data, (list, tuple)):
         out = {}
         for i, part in enumerate(data):
@@ -183,15 +205,69 @@ def global_seed():
         return None
 
 
+def _described(value: Any) -> Any:
+    """A compile argument as JSON-able content: strings as they are, a function by its name, a Keras
+    loss or metric object by its serialised config (class and arguments), containers element-wise."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _described(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_described(v) for v in value]
+    if inspect.isfunction(value) or inspect.isbuiltin(value):
+        return getattr(value, "__qualname__", None) or value.__name__
+    try:
+        import keras
+
+        config = keras.saving.serialize_keras_object(value)
+        config = {k: v for k, v in config.items() if k not in ("registered_name", "build_config")} \
+            if isinstance(config, Mapping) else config
+        return json.loads(json.dumps(config, sort_keys=True, default=lambda o: type(o).__name__))
+    except Exception:  # noqa: BLE001 - not serialisable: its class name, never its repr (memory address)
+        return type(value).__name__
+
+
+def _compile_settings(model) -> dict:
+    config = getattr(getattr(model, "_compile_config", None), "config", None) or {}
+    out = {}
+    for key in ("loss", "loss_weights", "metrics", "weighted_metrics"):
+        value = config.get(key, getattr(model, "loss", None) if key == "loss" else None)
+        if value is not None:
+            out[f"compile.{key}"] = _short(_described(value))
+    return out
+
+
+def _code_settings(model) -> dict:
+    """``code.trainer``: a hash of the source of the training code of the model's and its layers' own classes."""
+    try:
+        objects = [model, *model._flatten_layers(include_self=False, recursive=True)]
+    except Exception:  # noqa: BLE001 - not a Keras layer tree
+        objects = [model]
+    classes = {}
+    for obj in objects:
+        for cls in type(obj).__mro__:
+            if (getattr(cls, "__module__", "") or "").split(".")[0] not in _LIBRARY_MODULES:
+                classes.setdefault(cls.__qualname__, cls)
+    sources = []
+    for name in sorted(classes):
+        for method in _CODE_METHODS:
+            fn = classes[name].__dict__.get(method)
+            if fn is None:
+                continue
+            try:
+                source = inspect.getsource(inspect.unwrap(fn))
+            except (OSError, TypeError):  # defined where no source is kept: identified by its name
+                source = ""
+            sources.append([name, method, source])
+    return {"code.trainer": content_hash(sources)}
+
+
 def run_settings(model, x, *, epochs: int, fit_kwargs: Mapping) -> dict:
     """The flat ``{setting: short string}`` that identifies a run (see the module docstring)."""
     out = _model_settings(model)
     for name, opt in _optimizers(model).items():
         _flatten(name, _optimizer_config(opt), out)
-    for key in ("loss", "loss_weights", "metrics"):
-        value = getattr(model, f"_{key}", None) if key != "loss" else getattr(model, "loss", None)
-        if value is not None:
-            out[f"compile.{key}"] = _short(getattr(value, "__name__", None) or str(value))
+    out.update(_compile_settings(model))
     out["fit.epochs"] = str(int(epochs))
     for key, value in sorted(fit_kwargs.items()):
         if key in _FIT_IGNORED or key in ("y", "validation_data"):
@@ -202,6 +278,7 @@ def run_settings(model, x, *, epochs: int, fit_kwargs: Mapping) -> dict:
     out.update(_data_settings("validation", fit_kwargs.get("validation_data")))
     out["seed"] = str(global_seed())
     out["code"] = RUN_FORMAT
+    out.update(_code_settings(model))
     return out
 
 

@@ -296,8 +296,12 @@ def _select_run(run_name: str, settings: dict, retrain: bool = False) -> Optiona
     if same_but_epochs and finished and not retrain and int(current["fit.epochs"]) < int(settings["fit.epochs"]):
         done = int(current["fit.epochs"])
         aside = kept_run_path(run_name, current_key)
-        if not aside.exists():
-            shutil.copytree(path, aside)  # the shorter run stays loadable as it was
+        if not aside.exists():  # the shorter run stays loadable as it was: copied whole, then renamed,
+            partial = aside.with_name(f".{aside.name}.partial")  # so that Ctrl-C never leaves half a copy
+            if partial.exists():
+                shutil.rmtree(partial)
+            shutil.copytree(path, partial)
+            os.replace(partial, aside)
         (path / HISTORY_JSON).unlink()  # not finished until the longer run is saved
         write_text_atomically(path / SETTINGS_JSON, json.dumps(settings, sort_keys=True))
         print(f"{changes}: training the finished run {run_name!r} on from epoch {done} "

@@ -107,6 +107,9 @@ def test_the_command_lists_and_prunes(tmp_path):
     assert "03_vae-cpu" in listed.stdout and "2 runs" in listed.stdout and str(tmp_path) not in listed.stdout
     refused = cli("prune")
     assert refused.returncode == 2 and "say which runs to prune" in refused.stdout
+    listing_with_prune_options = cli("--all")  # would list and remove nothing: refused, naming the command
+    assert listing_with_prune_options.returncode == 2
+    assert "python3 -m coursekit cache prune --all" in listing_with_prune_options.stdout
     pruned = cli("prune", "--older-than", "7d")
     assert pruned.returncode == 0 and "removed 1 runs (1.5 KB): 03_vae-cpu" in pruned.stdout
     assert sorted(p.name for p in (tmp_path / "runs").iterdir() if not p.name.startswith(".")) == ["03_vae-smoke"]

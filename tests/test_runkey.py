@@ -102,6 +102,80 @@ def test_a_dataset_is_keyed_by_its_spec_and_first_batches():
     assert k(ds(data, 8)) != k(ds(data))
 
 
+def test_a_reshuffling_pipeline_keeps_its_key_so_its_finished_run_loads(xy, capsys):
+    import tensorflow as tf
+
+    x, y = xy
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(64, reshuffle_each_iteration=True).batch(16)
+    k = lambda: fingerprint(run_settings(make_model(), ds, epochs=1, fit_kwargs={}))  # noqa: E731
+    assert k() == k() == k()  # each pass has another order; the pipeline's key is its first pass's
+    first = training.fit_or_load(make_model(), ds, run_name="reshuffled", epochs=2, verbose=0)
+    rec = Recorder()  # the training cell run again in the same kernel: loads, trains nothing
+    assert training.fit_or_load(make_model(), ds, run_name="reshuffled", epochs=2, verbose=0, callbacks=[rec]) == first
+    assert rec.epochs == [] and "Loaded the finished run" in capsys.readouterr().out
+
+
+def test_compile_settings_are_keyed_by_content_never_by_a_memory_address(xy):
+    x, y = xy
+
+    def settings(loss, **compile_kwargs):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss=loss, **compile_kwargs)
+        return run_settings(model, x, epochs=1, fit_kwargs={"y": y})
+
+    base = settings(keras.losses.BinaryCrossentropy())
+    assert not [v for v in base.values() if "0x" in v]  # a repr with an address changes in every process
+    assert fingerprint(settings(keras.losses.BinaryCrossentropy())) == fingerprint(base)
+    assert settings(keras.losses.BinaryCrossentropy(from_logits=True))["compile.loss"] != base["compile.loss"]
+    assert settings(keras.losses.BinaryCrossentropy(label_smoothing=0.1))["compile.loss"] != base["compile.loss"]
+    weighted = settings(keras.losses.BinaryCrossentropy(), loss_weights=[2.0])
+    assert weighted["compile.loss_weights"] == "[2.0]" and fingerprint(weighted) != fingerprint(base)
+    assert settings(keras.losses.binary_crossentropy)["compile.loss"] == "'binary_crossentropy'"
+
+
+def test_an_edited_training_step_or_a_new_run_format_is_a_new_run(xy, monkeypatch):
+    from coursekit import runkey
+
+    x, _ = xy
+
+    def trainer(scale):  # the same class, edited between two runs: only train_step's body differs
+        if scale == 1:
+            class Trainer(keras.Model):
+                def __init__(self):
+                    super().__init__()
+                    self.net = keras.layers.Dense(1)
+
+                def call(self, x):
+                    return self.net(x)
+
+                def train_step(self, data):
+                    return super().train_step(data)
+        else:
+            class Trainer(keras.Model):
+                def __init__(self):
+                    super().__init__()
+                    self.net = keras.layers.Dense(1)
+
+                def call(self, x):
+                    return self.net(x)
+
+                def train_step(self, data):
+                    return super().train_step((data[0] * 2, *data[1:]))
+        keras.utils.set_random_seed(0)
+        model = Trainer()
+        model(x[:1])
+        model.compile(optimizer="adam", loss="mse")
+        return run_settings(model, x, epochs=1, fit_kwargs={})
+
+    one, two = trainer(1), trainer(2)
+    assert one["code.trainer"] != two["code.trainer"]
+    assert {k for k in one if one[k] != two[k]} == {"code.trainer"}
+    assert trainer(1) == one  # the same source, the same key
+    monkeypatch.setattr(runkey, "RUN_FORMAT", "runkey-test")
+    assert fingerprint(trainer(1)) != fingerprint(one)
+
+
 def test_describe_changes_names_settings_briefly():
     old = {"fit.epochs": "8", "optimizer.learning_rate": "0.0002", "model.architecture": "0123456789abcdef"}
     new = {"fit.epochs": "16", "optimizer.learning_rate": "0.001", "model.architecture": "fedcba9876543210"}
@@ -209,6 +283,20 @@ def test_a_killed_process_leaves_no_lock_and_ctrl_c_resumes_from_the_last_epoch(
     assert "Resuming the interrupted run 'interrupted' after epoch 2 of 4" in out  # no stale lock, no lost epoch
     assert "epochs in history: 4" in out
     assert (tmp_path / "resumed.log").read_text().split() == ["epoch", "3", "epoch", "4"]
+
+
+def test_a_hard_killed_process_leaves_no_stale_lock_and_the_run_resumes(tmp_path):
+    log = tmp_path / "epochs.log"
+    proc = _start(tmp_path, 4, log, 3.0, name="killed")
+    _wait_for(log, "epoch 2")
+    time.sleep(0.5)  # in epoch 3's pause, after epoch 2's backup
+    proc.kill()  # SIGKILL, as when a kernel is restarted: no Python code runs, the OS frees the lock
+    proc.communicate(timeout=60)
+    resumed = _start(tmp_path, 4, tmp_path / "resumed.log", 0.0, name="killed")
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err[-2000:]
+    assert "waiting" not in out
+    assert "Resuming the interrupted run 'killed' after epoch 2 of 4" in out and "epochs in history: 4" in out
 
 
 def _gan():
