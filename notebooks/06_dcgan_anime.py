@@ -465,7 +465,7 @@ plotting.plot_gan_history(history, title=f"DCGAN on {DATA_TAG} faces, {IMAGE_SIZ
 # discriminator with real label 0.9 ends up; it cannot reach 0. The generator still learns,
 # slowly: its loss drifts down from about 4.4 to 3.0 and the monitor's grids improve, because
 # the non-saturating loss keeps a gradient alive when D is confident. Lecture 09 shows the
-# cures (a slower or smaller discriminator, a gradient penalty, packing) and measures them:
+# remedies (a slower or smaller discriminator, a gradient penalty, packing) and measures them:
 
 # %% slideshow={"slide_type": "fragment"}
 # the monitor's PNG files (the same 32 z vectors in every grid): also there after a reload

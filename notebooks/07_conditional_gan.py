@@ -40,7 +40,7 @@
 # | --- | --- | --- |
 # | `smoke` | CI | about a minute (numbers not meaningful) |
 # | `cpu` | laptop, 2 cores | **1971 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 8.2) |
-# | `gpu` | Colab GPU | not measured on a GPU; counted from its sizes: about 91,000 training steps of the generative models (3 MNIST cGANs 84,000, face cGAN 6,500), 17 times the cpu profile's 5,400; 64-pixel faces, width 64 (cpu: 32-pixel faces, width 32); online (offline the MNIST GANs keep the 4,000 digits) |
+# | `gpu` | Colab GPU | not measured on a GPU; counted from its sizes: about 91,000 training steps of the generative models (3 MNIST cGANs 84,000, face cGAN 6,500), 17 times the cpu profile's 5,400; 64-pixel faces, width 64 (cpu: 32-pixel faces, width 32); online (offline the MNIST GANs keep the 4,000 digits); a long run: 17 times the training of the published cpu run, on a GPU whose speed-up is not measured here; `PROFILE = "cpu"` gives the published run |
 
 # %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
 # Colab only: fetch the course (branch main, where this notebook comes from) and install coursekit.
@@ -654,12 +654,12 @@ plotting.plot_gan_history(face_history, title="conditional DCGAN on the stand-in
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # By lecture 09's rule (shaded bands: generator loss at least $\ln 20 = 3$ nats, so the
 # geometric mean of $D(G(z))$ is at most 1/20; the count is printed above the curves) the
-# discriminator has won in most or all epochs: on this easy, clean data it rejects the fakes
-# confidently, and the samples keep some speckle in their backgrounds. The balance lines are
-# drawn for the smoothed real label the GAN trains with (`REAL_LABEL`), where a balanced
+# discriminator has won in every epoch of the published run (20 of 20): on this easy, clean
+# data it rejects the fakes confidently, and the samples keep some speckle in their
+# backgrounds. The balance lines are drawn for the smoothed real label the GAN trains with (`REAL_LABEL`), where a balanced
 # discriminator outputs `REAL_LABEL / 2`, not 1/2 (lecture 09, section 3). The generator still
 # learned the attributes through the non-saturating gradient, as the numbers below show;
-# lecture 09 is about reading such curves and about the cures (exercise 7).
+# lecture 09 is about reading such curves and about the remedies (exercise 7).
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Attribute editing: the same face, another hair colour

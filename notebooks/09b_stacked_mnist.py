@@ -39,7 +39,7 @@
 # | --- | --- | --- |
 # | `smoke` | CI | under two minutes (numbers not meaningful) |
 # | `cpu` | laptop, 2 cores | **744 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 5.6) |
-# | `gpu` | Colab GPU | not measured on a GPU; counted from its sizes: about 410,000 training steps of the generative models (DCGAN and PacGAN2 200,000, WGAN-GP (5 critic updates a step) 100,000, MNIST VAE and GAN 110,000), 46 times the cpu profile's 9,000; the same networks (width 32) in both profiles; online (offline the MNIST VAE and GAN keep the 4,000 digits) |
+# | `gpu` | Colab GPU | not measured on a GPU; counted from its sizes: about 410,000 training steps of the generative models (DCGAN and PacGAN2 200,000, WGAN-GP (5 critic updates a step) 100,000, MNIST VAE and GAN 110,000), 46 times the cpu profile's 9,000; the same networks (width 32) in both profiles; online (offline, the stacked images and the MNIST VAE and GAN are built from the 4,000 offline digits); a long run: 46 times the training of the published cpu run, on a GPU whose speed-up is not measured here; `PROFILE = "cpu"` gives the published run |
 
 # %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
 # Colab only: fetch the course (branch main, where this notebook comes from) and install coursekit.
@@ -674,8 +674,9 @@ plotting.image_grid(np.concatenate([x[:10] for x in pr_sets.values()]), ncols=10
 #   batch 64 (the settings and data lines at the top), under 2,000 updates; it still draws many
 #   broken or hybrid strokes: lower precision. "Sharp" pixels are not the same as "realistic"
 #   features.
-# - **Its discriminator is confused, not winning.** The GAN's `d_acc_real` falls towards 0 by the
-#   end of training, which reads at first like a discriminator that calls every real digit fake.
+# - **Its discriminator is confused, not winning.** The GAN's `d_acc_real` falls from 0.997
+#   after its first epoch to 0.191 at the end, which reads at first like a discriminator that
+#   calls every real digit fake.
 #   With real label 0.9 it is the opposite: a balanced discriminator outputs
 #   $D^* = 0.9\,p_d/(p_d + p_g) = 0.45 < 1/2$ on everything (lecture 09, section 3), so the
 #   accuracy on real digits goes to 0 and on fakes towards 1 *because* the game is balanced. The

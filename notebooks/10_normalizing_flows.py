@@ -44,7 +44,7 @@
 # | --- | --- | --- |
 # | `smoke` | CI | under two minutes (numbers not meaningful) |
 # | `cpu` | laptop, 2 cores | **398 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 1.6) |
-# | `gpu` | Colab GPU | not measured on a GPU; counted from its sizes: about 52,000 training steps of the generative models (6 2-D flows 14,000, MNIST flow 38,000), 10 times the cpu profile's 5,200; an MNIST flow of 6 steps a scale, 96 filters (cpu: an MNIST flow of 3 steps a scale, 32 filters); online (offline the flow keeps the 4,000 digits) |
+# | `gpu` | Colab GPU | not measured on a GPU; counted from its sizes: about 52,000 training steps of the generative models (6 2-D flows 14,000, MNIST flow 38,000), 10 times the cpu profile's 5,200; an MNIST flow of 6 steps a scale, 96 filters (cpu: an MNIST flow of 3 steps a scale, 32 filters); online (offline the flow keeps the 4,000 digits); a long run: 10 times the training of the published cpu run, on a GPU whose speed-up is not measured here; `PROFILE = "cpu"` gives the published run |
 
 # %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
 # Colab only: fetch the course (branch main, where this notebook comes from) and install coursekit.
