@@ -103,9 +103,9 @@ WORKLOADS = {
         networks="an MNIST flow of {STEPS_PER_SCALE} steps a scale, {HIDDEN} filters",
         note="online (offline the flow keeps the 4,000 digits)"),
     "11_diffusion": Workload(
-        runs=(Training("2 2-D noise predictors", "STEPS_2D", "2"),
+        runs=(Training("4 2-D noise predictors", "STEPS_2D", "4"),
               Training("MNIST U-Net", "EPOCHS * ceil(N_TRAIN / BATCH_SIZE)")),
-        networks="a U-Net of widths {WIDTHS}",
+        networks="a U-Net of widths {WIDTHS} on {PATCH}x{PATCH} patches",
         note="online (offline the U-Net keeps the 4,000 digits)"),
 }
 

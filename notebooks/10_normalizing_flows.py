@@ -43,7 +43,7 @@
 # | profile | where | time |
 # | --- | --- | --- |
 # | `smoke` | CI | under two minutes (numbers not meaningful) |
-# | `cpu` | laptop, 2 cores | **398 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 1.6) |
+# | `cpu` | laptop, 2 cores | **354 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 2.4) |
 # | `gpu` | Colab GPU | not measured on a GPU; counted from its sizes: about 52,000 training steps of the generative models (6 2-D flows 14,000, MNIST flow 38,000), 10 times the cpu profile's 5,200; an MNIST flow of 6 steps a scale, 96 filters (cpu: an MNIST flow of 3 steps a scale, 32 filters); online (offline the flow keeps the 4,000 digits); a long run: 10 times the training of the published cpu run, on a GPU whose speed-up is not measured here; `PROFILE = "cpu"` gives the published run |
 
 # %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
@@ -87,7 +87,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
-from scipy.special import logsumexp
 from sklearn.metrics import roc_auc_score
 
 from coursekit import metrics, plotting
@@ -352,7 +351,8 @@ fig
 #
 # Three data sets whose density is known exactly: **two moons** (written as a mixture of 200
 # Gaussians of std 0.05 along the two arcs, which is how the moons are drawn here) and lecture 09's
-# **ring** and **grid**. The true log-density of an equal mixture is a log-sum-exp.
+# **ring** and **grid**. The true log-density of an equal mixture is a log-sum-exp
+# (`GaussianMixture2D.log_density`).
 
 # %% slideshow={"slide_type": "subslide"}
 t_arc = np.linspace(0, math.pi, 100)
@@ -362,13 +362,6 @@ moons = mixtures.GaussianMixture2D("moons", np.concatenate([np.stack([np.cos(t_a
 ring, grid = mixtures.ring(), mixtures.grid()
 # the quick profiles leave out the moons (the same code as the other two), to stay within their time
 DATASETS = profile.pick(smoke=(ring, grid), cpu=(moons, ring, grid), gpu=(moons, ring, grid), tiny=(ring, grid))
-
-
-def true_log_density(mixture, points):
-    """log p(x) of an equal-weight isotropic Gaussian mixture, nats, (N,)."""
-    d2 = ((np.asarray(points, "float64")[:, None, :] - mixture.means[None]) ** 2).sum(-1)
-    return (logsumexp(-d2 / (2 * mixture.sigma ** 2), axis=1) - math.log(mixture.n_modes)
-            - math.log(2 * math.pi * mixture.sigma ** 2))
 
 
 COUPLINGS_2D = profile.pick(smoke=(2, 2), cpu=(8, 4), gpu=(8, 4), tiny=(2, 2))  # (RealNVP, spline)
@@ -425,7 +418,7 @@ print(f"{'data':6s} {'flow':8s} {'NLL':>7s} {'true NLL':>9s} {'gap':>13s}   {'st
 nll_table, mass_table = {}, {}
 for mixture in DATASETS:
     pts = test_points[mixture.name]
-    true_lp = true_log_density(mixture, pts)
+    true_lp = mixture.log_density(pts)
     step = STEP_IN_SIGMA * mixture.sigma
     for kind in FLOWS_2D:
         flow = flows2d[kind, mixture.name]
@@ -456,7 +449,7 @@ for j, mixture in enumerate(DATASETS):
     gx, gy = np.meshgrid(ticks, ticks)
     pts = np.stack([gx.ravel(), gy.ravel()], 1).astype("float32")
     panels = [(kind, flows2d[kind, mixture.name].log_prob(pts, batch_size=40_000)) for kind in FLOWS_2D]
-    for i, (label, values) in enumerate([*panels, ("true", true_log_density(mixture, pts))]):
+    for i, (label, values) in enumerate([*panels, ("true", mixture.log_density(pts))]):
         ax = axes[i, j]
         ax.imshow(np.maximum(values, -10).reshape(gx.shape), origin="lower", extent=(-lim, lim, -lim, lim),
                   cmap="magma", vmin=-10)
@@ -512,7 +505,7 @@ for ax, mixture in zip(fig.subplots(1, 2), (ring, grid)):
     line = (a[None] + s[:, None] * (b - a)[None]).astype("float32")
     for kind in FLOWS_2D:
         ax.plot(s, flows2d[kind, mixture.name].log_prob(line), label=kind)
-    ax.plot(s, np.maximum(true_log_density(mixture, line), -60), label="true (clipped at -60)", color="k", lw=1)
+    ax.plot(s, np.maximum(mixture.log_density(line), -60), label="true (clipped at -60)", color="k", lw=1)
     ax.set(xlabel="position between mode 0 and mode 1", ylabel="log p (nats)", ylim=(-62, 12))
     ax.set_title(mixture.name, fontsize=9)
     ax.legend(fontsize=7)
@@ -526,7 +519,7 @@ for mixture in (ring, grid):
     off = {name: 100 * (1 - coverage[name, mixture.name]["high_quality"]) for name in (*FLOWS_2D, "true mixture")}
     print(f"{mixture.name}: log p at the midpoint between modes 0 and 1: "
           + ", ".join(f"{kind} {float(flows2d[kind, mixture.name].log_prob(mid)[0]):.1f}" for kind in FLOWS_2D)
-          + f", true {float(true_log_density(mixture, mid)[0]):.0f} nats; samples more than 3 sigma from every mode: "
+          + f", true {float(mixture.log_density(mid)[0]):.0f} nats; samples more than 3 sigma from every mode: "
           + ", ".join(f"{name} {v:.1f} %" for name, v in off.items()))
 
 # %% [markdown] slideshow={"slide_type": "subslide"}

@@ -235,6 +235,54 @@ def test_bound_of_the_exact_one_point_predictor_is_its_analytic_value():
     assert abs(est["diffusion"].mean() - want) < 4 * se and se < 0.1 * want
 
 
+def test_vlb_weights_are_the_bounds_coefficients_of_the_squared_noise_error():
+    """A predictor off by a constant delta from the exact one of a point: every bound term is w_t * D * delta^2."""
+    from coursekit.diffusion.bound import vlb_weights
+
+    s = linear_schedule(50)
+    point = np.array([[0.3, -1.7]])
+    delta = 0.05
+
+    def eps_fn(x, t):
+        a = s.alpha_bars[t - 1].reshape(-1, 1)
+        return ((x - np.sqrt(a) * point) / np.sqrt(1 - a) + delta).astype("float32")
+
+    w = vlb_weights(s)
+    # independent formula: the KL term's coefficient c0_t^2 (1 - abar_t) / abar_t / (2 beta~_t)
+    c0 = (np.sqrt(s.alpha_bars_prev) * s.betas / (1 - s.alpha_bars))[1:]  # beta~_1 = 0: t = 1 is the decoder
+    np.testing.assert_allclose(w[1:], c0 ** 2 * (1 - s.alpha_bars[1:]) / s.alpha_bars[1:]
+                               / (2 * s.posterior_variance[1:]), rtol=1e-9)
+    assert w[0] == pytest.approx(1 / (2 * s.alphas[0]))
+    out = variational_bound(eps_fn, s, point, t_samples=None, variance="posterior", decoder="gaussian")
+    assert out["diffusion"][0] == pytest.approx(2 * delta ** 2 * w[1:].sum(), rel=1e-4)
+    want_decoder = 2 * (w[0] * delta ** 2 + 0.5 * math.log(2 * math.pi * s.betas[0]))
+    assert out["decoder"][0] == pytest.approx(want_decoder, rel=1e-4)
+    with pytest.raises(ValueError, match="decoder must be"):
+        variational_bound(eps_fn, s, point, decoder="bins")
+
+
+def test_the_vlb_loss_draws_steps_in_proportion_to_the_bounds_weights():
+    import keras
+
+    from coursekit.diffusion.bound import vlb_weights
+    from coursekit.diffusion.model import DiffusionModel
+    from coursekit.diffusion.networks import build_eps_mlp
+
+    s = linear_schedule(20)
+    model = DiffusionModel(build_eps_mlp(2, hidden=8, depth=1), s, loss="vlb", data_range=None, seed=0)
+    steps = np.asarray(model.draw_steps(20000))
+    assert steps.min() >= 1 and steps.max() <= 20
+    share = np.bincount(steps, minlength=21)[1:] / len(steps)
+    w = vlb_weights(s)
+    np.testing.assert_allclose(share, w / w.sum(), atol=0.015)  # binomial s.e. <= 0.0035
+    uniform = DiffusionModel(build_eps_mlp(2, hidden=8, depth=1), s, data_range=None, seed=0)
+    assert np.bincount(np.asarray(uniform.draw_steps(20000)), minlength=21)[1:].min() > 800
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.fit(np.random.default_rng(0).normal(size=(64, 2)).astype("float32"), batch_size=32, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="loss must be"):
+        DiffusionModel(build_eps_mlp(2, hidden=8, depth=1), s, loss="l1")
+
+
 def test_bound_refuses_data_that_are_not_8bit_in_minus_one_one():
     with pytest.raises(ValueError, match=r"\[-1, 1\].*x / 127.5 - 1"):
         check_8bit_scaled(np.full((2, 4), 200.0))
@@ -261,6 +309,25 @@ def test_networks_predict_the_input_shape_and_start_at_zero():
     assert np.asarray(mlp([np.zeros((4, 2), "float32"), np.ones(4, "int32")])).shape == (4, 2)
     with pytest.raises(ValueError, match="divisible by 4"):
         build_eps_unet((30, 30, 1), widths=(8, 16, 32))
+
+
+def test_space_to_depth_is_exactly_undone_and_a_patched_unet_keeps_the_image_shape():
+    from coursekit.diffusion.networks import SpaceToDepth, build_eps_unet
+
+    x = np.arange(2 * 4 * 6 * 3, dtype="float32").reshape(2, 4, 6, 3)
+    folded = np.asarray(SpaceToDepth(2)(x))
+    assert folded.shape == (2, 2, 3, 12)
+    np.testing.assert_array_equal(folded[0, 0, 0], x[0, :2, :2].reshape(-1))  # one 2x2 patch, pixel by pixel
+    np.testing.assert_array_equal(np.asarray(SpaceToDepth(2, inverse=True)(folded)), x)
+    unet = build_eps_unet((28, 28, 1), widths=(8, 16), time_dim=16, groups=4, num_classes=10, patch=2)
+    assert unet.get_layer("eps_unet_in").input.shape[1:] == (14, 14, 4)  # the network works at 14 x 14
+    xi = np.random.default_rng(0).uniform(-1, 1, (3, 28, 28, 1)).astype("float32")
+    out = np.asarray(unet([xi, np.array([1, 50, 100], "int32"), np.array([0, 9, 10], "int32")]))
+    assert out.shape == xi.shape and np.all(out == 0)
+    with pytest.raises(ValueError, match="divisible by 8"):
+        build_eps_unet((28, 28, 1), widths=(8, 16, 32), patch=2)
+    with pytest.raises(ValueError, match="patch"):
+        build_eps_unet((28, 28, 1), widths=(8, 16), patch=0)
 
 
 def _trained(points, *, steps=300, ema_decay=0.9, lr=3e-3, seed=0):

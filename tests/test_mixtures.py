@@ -118,3 +118,19 @@ def test_published_coverage_of_a_notebook_without_the_table_names_the_fix(tmp_pa
         published_coverage(_notebook(tmp_path / "09.ipynb", ["nothing here\n"]))
     with pytest.raises(FileNotFoundError):
         published_coverage(tmp_path / "missing.ipynb")
+
+
+def test_log_density_is_a_normalised_mixture_and_follows_a_rescaling():
+    from scipy.stats import multivariate_normal
+
+    m = mixtures.GaussianMixture2D("two", np.array([[0.0, 0.0], [1.0, 0.0]]), 0.3)
+    x = np.array([[0.1, -0.2], [2.0, 1.0]])
+    want = np.log(0.5 * multivariate_normal([0, 0], 0.09).pdf(x) + 0.5 * multivariate_normal([1, 0], 0.09).pdf(x))
+    np.testing.assert_allclose(m.log_density(x), want, rtol=1e-10)
+    g = np.linspace(-2, 3, 401)  # integrates to 1 on a grid that holds all the mass
+    gx, gy = np.meshgrid(g, g)
+    mass = np.exp(m.log_density(np.stack([gx.ravel(), gy.ravel()], 1))).sum() * (g[1] - g[0]) ** 2
+    assert mass == pytest.approx(1.0, abs=1e-3)
+    np.testing.assert_allclose(m.log_density(x / 2, scale=2.0), want + 2 * np.log(2.0), rtol=1e-10)
+    with pytest.raises(ValueError, match=r"\(N, 2\)"):
+        m.log_density(np.zeros(3))

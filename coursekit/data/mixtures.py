@@ -70,6 +70,21 @@ class GaussianMixture2D:
         points = (self.means[modes] + self.sigma * rng.standard_normal((int(n), 2))).astype("float32")
         return (points, modes) if return_modes else points
 
+    def log_density(self, points, scale: float = 1.0) -> np.ndarray:
+        """``(N,)`` float64 ``log p(x)`` in nats of ``(N, 2)`` points: a log-sum-exp over the components.
+
+        ``scale``: the points are the mixture's divided by ``scale`` (lecture 11 trains on points / 2);
+        the density of ``x / scale`` is ``p(scale * x) * scale^2``.
+        """
+        pts = np.asarray(points, dtype="float64")
+        if pts.ndim != 2 or pts.shape[1] != 2:
+            raise ValueError(f"points must be an (N, 2) array, got shape {pts.shape}")
+        from scipy.special import logsumexp
+
+        d2 = ((pts[:, None, :] * scale - self.means[None]) ** 2).sum(-1)
+        return (logsumexp(-d2 / (2 * self.sigma ** 2), axis=1) - np.log(self.n_modes)
+                - np.log(2 * np.pi * self.sigma ** 2) + 2 * np.log(scale))
+
 
 def ring(n_modes: int = 8, radius: float = 2.0, sigma: float = 0.02) -> GaussianMixture2D:
     """``n_modes`` Gaussians on a circle of ``radius``: mean ``k`` at angle ``2 pi k / n_modes``.

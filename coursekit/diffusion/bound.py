@@ -17,6 +17,15 @@ is drawn uniformly in each (per image), and each draw counts for its stratum's l
 are very unequal (the largest sit at the two ends), so a plain uniform draw of ``t`` gives a
 heavy-tailed estimate; the exact ends and the strata remove most of that spread.
 
+For continuous data (lecture 11's 2-D points) ``decoder="gaussian"`` uses the density
+``N(x_0; mu_theta(x_1, 1), beta_1)`` instead of the 8-bit bins: the bound is then on the negative
+log *density* in nats, comparable with a flow's or the true density's on the same points.
+
+:func:`vlb_weights` gives the weight of each step in the bound when the network predicts noise:
+``L_{t-1} = w_t * E||eps - eps_theta(x_t, t)||^2`` (summed over dimensions) with
+``w_t = beta_t / (2 alpha_t (1 - abar_{t-1}))`` for ``sigma_t^2 = beta~_t`` and ``w_1 = 1 / (2 alpha_1)``
+(the Gaussian decoder). Ho et al.'s simple loss weights every step equally instead.
+
 ``x0_hat`` may be clipped to the data range (``clip=(-1, 1)``), as the samplers do and as Nichol &
 Dhariwal's ``calc_bpd_loop`` does by default. It matters at the last steps of a schedule whose
 ``abar_T`` is tiny (the cosine schedule's ``beta_T = 0.999`` gives ``abar_T ~ 2e-9``): there the
@@ -36,6 +45,21 @@ from coursekit.diffusion.schedules import NoiseSchedule
 from coursekit.likelihood import bits_per_dim
 
 BIN_HALF_WIDTH = 1.0 / 255.0  # half of the spacing 2/255 of 256 levels on [-1, 1]
+
+
+def vlb_weights(schedule: NoiseSchedule) -> np.ndarray:
+    """``(T,)`` weights ``w_t`` (``t = 1 .. T``) of ``E||eps - eps_theta||^2`` in the variational bound.
+
+    For ``t >= 2`` the KL term with ``sigma_t^2 = beta~_t`` is ``||mu~ - mu_theta||^2 / (2 beta~_t)``,
+    and ``mu~ - mu_theta = c0_t (x_0 - x0_hat)`` with ``x_0 - x0_hat = sqrt((1 - abar_t) / abar_t)
+    (eps_theta - eps)``, which gives ``w_t = beta_t / (2 alpha_t (1 - abar_{t-1}))``. For ``t = 1`` the
+    Gaussian decoder ``N(x_0; x0_hat, beta_1)`` gives ``(1 - abar_1) / (2 beta_1 abar_1) = 1 / (2 alpha_1)``.
+    """
+    betas, alphas, prev = schedule.betas, schedule.alphas, schedule.alpha_bars_prev
+    w = np.empty(schedule.T)
+    w[0] = 1.0 / (2.0 * alphas[0])
+    w[1:] = betas[1:] / (2.0 * alphas[1:] * (1.0 - prev[1:]))
+    return w
 
 
 def check_8bit_scaled(x0, name: str = "x0") -> np.ndarray:
@@ -91,8 +115,9 @@ def _per_example(a):
 
 def variational_bound(eps_fn: Callable, schedule: NoiseSchedule, x0, *, t_samples: Optional[int] = 16,
                       variance: str = "beta", clip: Optional[tuple] = None, exact_first: int = 5,
-                      exact_last: int = 5, seed: int = 0, batch_size: int = 256) -> dict:
-    """Estimate the negative variational bound on ``-log p(x_0)`` of 8-bit images.
+                      exact_last: int = 5, seed: int = 0, batch_size: int = 256,
+                      decoder: str = "discretized") -> dict:
+    """Estimate the negative variational bound on ``-log p(x_0)`` of 8-bit images (or of continuous points).
 
     Args:
         eps_fn: ``eps_fn(x_t, t) -> eps`` on NumPy float32 ``(B, ...)`` and int32 ``(B,)`` (e.g.
@@ -110,6 +135,9 @@ def variational_bound(eps_fn: Callable, schedule: NoiseSchedule, x0, *, t_sample
             (``t = T, T - 1, ...``) are computed exactly for every image (they are the largest).
         seed: seed of the noise and of the drawn steps (reproducible).
         batch_size: images per network call.
+        decoder: ``"discretized"`` (8-bit images, checked: a probability of the image) or
+            ``"gaussian"`` (continuous data, e.g. 2-D points, any finite values: a density, in nats
+            per example; its bits/dim are then not comparable with 8-bit models').
 
     Returns:
         ``{"nll": (N,) bound in nats per image, "prior", "diffusion", "decoder": (N,) its three
@@ -117,7 +145,15 @@ def variational_bound(eps_fn: Callable, schedule: NoiseSchedule, x0, *, t_sample
         mean over images, "dims": D, "terms": {t: (N,) L_{t-1}} for each step computed exactly}``.
         ``diffusion`` is the (estimated) sum of ``L_{t-1}``.
     """
-    x0 = check_8bit_scaled(x0)
+    if decoder not in ("discretized", "gaussian"):
+        raise ValueError(f"decoder must be 'discretized' (8-bit images) or 'gaussian' (continuous data), got "
+                         f"{decoder!r}")
+    if decoder == "discretized":
+        x0 = check_8bit_scaled(x0)
+    else:
+        x0 = np.asarray(x0, dtype="float64")
+        if x0.ndim < 2 or len(x0) == 0 or not np.all(np.isfinite(x0)):
+            raise ValueError(f"x0 must be a non-empty batch (N, ...) of finite values, got shape {x0.shape}")
     if variance not in ("beta", "posterior"):
         raise ValueError(f"variance must be 'beta' or 'posterior', got {variance!r}")
     if t_samples is not None and (isinstance(t_samples, bool) or not isinstance(t_samples, (int, np.integer))
@@ -160,7 +196,7 @@ def variational_bound(eps_fn: Callable, schedule: NoiseSchedule, x0, *, t_sample
         exact_steps = first + last
         middle = np.arange(2 + len(first), T - len(last) + 1)
         strata = [c for c in np.array_split(middle, min(int(t_samples), len(middle))) if len(c)] if len(middle) else []
-    prior, diffusion, decoder, terms = np.empty(n), np.empty(n), np.empty(n), {}
+    prior, diffusion, decoded, terms = np.empty(n), np.empty(n), np.empty(n), {}
     for start in range(0, n, batch_size):
         xb = x0[start:start + batch_size]
         b = len(xb)
@@ -168,7 +204,11 @@ def variational_bound(eps_fn: Callable, schedule: NoiseSchedule, x0, *, t_sample
         ones = np.ones(b, dtype="int64")
         mean = x0_hat(xb, ones)  # the decoder's mean: mu_theta(x_1, 1) = x0_hat (c0_1 = 1, ct_1 = 0)
         log_scale = 0.5 * math.log(schedule.betas[0])
-        decoder[start:start + b] = -_per_example(discretized_gaussian_log_likelihood(xb, mean, log_scale))
+        if decoder == "gaussian":
+            nll = (xb - mean) ** 2 / (2.0 * schedule.betas[0]) + log_scale + 0.5 * math.log(2.0 * math.pi)
+            decoded[start:start + b] = _per_example(nll)
+        else:
+            decoded[start:start + b] = -_per_example(discretized_gaussian_log_likelihood(xb, mean, log_scale))
         if T == 1:
             diffusion[start:start + b] = 0.0
         elif t_samples is None:
@@ -187,8 +227,8 @@ def variational_bound(eps_fn: Callable, schedule: NoiseSchedule, x0, *, t_sample
             for stratum in strata:  # one uniform draw per stratum, weighted by its length: unbiased
                 total += len(stratum) * kl_terms(xb, rng.choice(stratum, size=b))
             diffusion[start:start + b] = total
-    nll = prior + diffusion + decoder
+    nll = prior + diffusion + decoded
     bpd = bits_per_dim(nll, dims)
-    return {"nll": nll, "prior": prior, "diffusion": diffusion, "decoder": decoder, "terms": terms,
+    return {"nll": nll, "prior": prior, "diffusion": diffusion, "decoder": decoded, "terms": terms,
             "bits_per_dim": float(bpd.mean()), "bits_per_dim_se": float(bpd.std(ddof=1) / math.sqrt(n)) if n > 1
             else float("nan"), "dims": dims}

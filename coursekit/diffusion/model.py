@@ -3,7 +3,9 @@
 :class:`DiffusionModel` wraps a noise-prediction network (``coursekit.diffusion.networks``) in a
 ``keras.Model`` whose ``train_step`` is the whole algorithm (Ho et al. 2020, Algorithm 1):
 
-1. draw ``t ~ Uniform{1, ..., T}`` and ``eps ~ N(0, I)`` for each example;
+1. draw ``t ~ Uniform{1, ..., T}`` and ``eps ~ N(0, I)`` for each example (``loss="vlb"``: ``t``
+   with probability proportional to its weight in the variational bound, ``vlb_weights``, which
+   makes the same squared error an unbiased estimate of the bound's gradient, up to a constant);
 2. ``x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps`` (``coursekit.diffusion.process.q_sample``);
 3. one gradient step on ``mean((eps - eps_theta(x_t, t))^2)``;
 4. update an exponential moving average of the weights (``ema_decay``), the copy that samples.
@@ -65,6 +67,8 @@ class DiffusionModel(keras.Model):
         num_classes: ``None`` or the number of labels (the null label is ``num_classes``).
         label_dropout: probability in ``[0, 1]`` of training a labelled example as unconditional.
         data_range: ``(low, high)`` the data must lie in (images: ``(-1, 1)``), or ``None``.
+        loss: ``"simple"`` (Ho et al.'s, every step alike) or ``"vlb"`` (the steps weighted as in the
+            variational bound, by drawing them in proportion to :func:`~coursekit.diffusion.bound.vlb_weights`).
 
     ``fit(x)`` for an unconditional model, ``fit(x, y)`` (or a dataset of ``(x, y)``) for a
     conditional one. ``eps_fn(ema=True)`` returns the predictor the samplers and the bound take.
@@ -72,8 +76,10 @@ class DiffusionModel(keras.Model):
 
     def __init__(self, network: keras.Model, schedule: NoiseSchedule, *, ema_decay: float = 0.999,
                  num_classes: Optional[int] = None, label_dropout: float = 0.0,
-                 data_range: Optional[tuple] = (-1.0, 1.0), seed: int = 0, **kwargs):
+                 data_range: Optional[tuple] = (-1.0, 1.0), seed: int = 0, loss: str = "simple", **kwargs):
         super().__init__(**kwargs)
+        if loss not in ("simple", "vlb"):
+            raise ValueError(f"loss must be 'simple' (Ho et al.) or 'vlb' (weighted as the bound), got {loss!r}")
         if not 0.0 <= float(ema_decay) < 1.0:
             raise ValueError(f"ema_decay must lie in [0, 1), got {ema_decay!r}")
         if not 0.0 <= float(label_dropout) <= 1.0:
@@ -87,6 +93,12 @@ class DiffusionModel(keras.Model):
         self.ema_decay, self.num_classes = float(ema_decay), num_classes
         self.label_dropout, self.data_range = float(label_dropout), data_range
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.loss_kind = loss
+        if loss == "vlb":
+            from coursekit.diffusion.bound import vlb_weights
+
+            w = vlb_weights(schedule)
+            self._log_step_probs = ops.convert_to_tensor(np.log(w / w.sum())[None, :], dtype="float32")
         self.loss_tracker = keras.metrics.Mean(name="loss")
 
     def fingerprint_config(self) -> dict:
@@ -95,7 +107,7 @@ class DiffusionModel(keras.Model):
                 "betas": [float(self.schedule.betas[0]), float(self.schedule.betas[-1]),
                           float(self.schedule.betas.sum())],
                 "ema_decay": self.ema_decay, "num_classes": self.num_classes,
-                "label_dropout": self.label_dropout, "data_range": self.data_range}
+                "label_dropout": self.label_dropout, "data_range": self.data_range, "loss": self.loss_kind}
 
     @property
     def metrics(self):
@@ -103,6 +115,13 @@ class DiffusionModel(keras.Model):
 
     def call(self, inputs, training=False):
         return self.network(inputs, training=training)
+
+    def draw_steps(self, n):
+        """``(n,)`` int32 steps in ``1 .. T``: uniform (``loss="simple"``) or in proportion to the bound's weights."""
+        if self.loss_kind == "simple":
+            return keras.random.randint((n,), 1, self.schedule.T + 1, seed=self.seed_generator, dtype="int32")
+        logits = ops.broadcast_to(self._log_step_probs, (n, self.schedule.T))
+        return ops.cast(keras.random.categorical(logits, 1, seed=self.seed_generator)[:, 0], "int32") + 1
 
     def _inputs(self, x, t, y):
         return [x, t] if self.num_classes is None else [x, t, y]
@@ -119,7 +138,7 @@ class DiffusionModel(keras.Model):
                 raise ValueError("this diffusion model is conditional: fit it on (images, labels)")
         x = ops.cast(x, "float32")
         n = ops.shape(x)[0]
-        t = keras.random.randint((n,), 1, self.schedule.T + 1, seed=self.seed_generator, dtype="int32")
+        t = self.draw_steps(n)
         eps = keras.random.normal(ops.shape(x), seed=self.seed_generator)
         xt = q_sample(self.schedule, x, t, eps)
         with tf.GradientTape() as tape:

@@ -53,6 +53,38 @@ class SinusoidalEmbedding(layers.Layer):
         return {**super().get_config(), "dim": self.dim}
 
 
+@keras.saving.register_keras_serializable(package="coursekit")
+class SpaceToDepth(layers.Layer):
+    """``(B, H, W, C)`` -> ``(B, H/p, W/p, p*p*C)``: each ``p x p`` patch of pixels becomes one pixel's channels.
+
+    ``inverse=True`` undoes it, ``(B, H, W, p*p*C)`` -> ``(B, H*p, W*p, C)``. Nothing is learned and
+    nothing is lost: the two are exact inverses (a reshape and a transpose).
+    """
+
+    def __init__(self, patch: int, inverse: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        if int(patch) != patch or patch < 1:
+            raise ValueError(f"the patch size must be a positive integer, got {patch!r}")
+        self.patch, self.inverse = int(patch), bool(inverse)
+
+    def call(self, x):
+        p = self.patch
+        _, h, w, c = x.shape
+        if self.inverse:
+            x = ops.reshape(x, (-1, h, w, p, p, c // (p * p)))
+            return ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (-1, h * p, w * p, c // (p * p)))
+        x = ops.reshape(x, (-1, h // p, p, w // p, p, c))
+        return ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (-1, h // p, w // p, p * p * c))
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        p = self.patch
+        return (b, h * p, w * p, c // (p * p)) if self.inverse else (b, h // p, w // p, c * p * p)
+
+    def get_config(self):
+        return {**super().get_config(), "patch": self.patch, "inverse": self.inverse}
+
+
 def _inputs(x_shape, num_classes: Optional[int], time_dim: int, name: str):
     x = keras.Input(x_shape, name=f"{name}_x")
     t = keras.Input((), dtype="int32", name=f"{name}_t")
@@ -96,7 +128,8 @@ def _res_block(h, emb, width: int, groups: int, tag: str):
 
 
 def build_eps_unet(image_shape=(28, 28, 1), *, widths: Sequence[int] = (32, 64, 128), time_dim: int = 64,
-                   groups: int = 8, num_classes: Optional[int] = None, name: str = "eps_unet") -> keras.Model:
+                   groups: int = 8, num_classes: Optional[int] = None, patch: int = 1,
+                   name: str = "eps_unet") -> keras.Model:
     """A U-Net noise predictor for ``(B, H, W, C)`` images in ``[-1, 1]`` (``H, W`` divisible by ``2^(levels-1)``).
 
     Args:
@@ -106,16 +139,27 @@ def build_eps_unet(image_shape=(28, 28, 1), *, widths: Sequence[int] = (32, 64, 
         time_dim: size of the sinusoidal step embedding (the MLP after it doubles it).
         groups: groups of the group normalisation (at most the channel count).
         num_classes: ``None`` (unconditional) or the number of labels; label ``num_classes`` = none.
+        patch: ``p > 1`` folds each ``p x p`` patch of pixels into channels before the first block and
+            unfolds the output (:class:`SpaceToDepth`, Hoogeboom et al. 2023's "simple diffusion"): the
+            network then works at ``H/p x W/p``, e.g. 28 -> 14 -> 7 with ``patch=2`` and two widths.
+            On a CPU the full-resolution level costs most of a step (its normalisations and
+            activations touch the most values), so this buys several times the steps per second.
     """
     h_in, w_in, c_in = check_image_shape(image_shape)
     levels = len(widths)
     if levels < 1:
         raise ValueError("widths must name at least one level, e.g. (32, 64)")
-    factor = 2 ** (levels - 1)
+    if int(patch) != patch or patch < 1:
+        raise ValueError(f"patch must be a positive integer (1: no folding), got {patch!r}")
+    patch = int(patch)
+    factor = 2 ** (levels - 1) * patch
     if h_in % factor or w_in % factor:
-        raise ValueError(f"image_shape {image_shape!r} cannot be halved {levels - 1} times: height and width must "
-                         f"be divisible by {factor}; use fewer widths or pad the images")
+        raise ValueError(f"image_shape {image_shape!r} cannot be folded in {patch}x{patch} patches and halved "
+                         f"{levels - 1} times: height and width must be divisible by {factor}; use fewer widths, "
+                         f"another patch or pad the images")
     inputs, x, emb = _inputs((h_in, w_in, c_in), num_classes, time_dim, name)
+    if patch > 1:
+        x = SpaceToDepth(patch, name=f"{name}_fold")(x)
     h = layers.Conv2D(widths[0], 3, padding="same", name=f"{name}_in")(x)
     skips = []
     for i, width in enumerate(widths):
@@ -130,5 +174,7 @@ def build_eps_unet(image_shape=(28, 28, 1), *, widths: Sequence[int] = (32, 64, 
         h = layers.Concatenate()([h, skips[i]])
         h = _res_block(h, emb, widths[i], groups, f"{name}_upblock{i}")
     h = layers.Activation("silu")(layers.GroupNormalization(min(groups, widths[0]), name=f"{name}_gn_out")(h))
-    out = layers.Conv2D(c_in, 3, padding="same", kernel_initializer="zeros", name=f"{name}_out")(h)
+    out = layers.Conv2D(c_in * patch * patch, 3, padding="same", kernel_initializer="zeros", name=f"{name}_out")(h)
+    if patch > 1:
+        out = SpaceToDepth(patch, inverse=True, name=f"{name}_unfold")(out)
     return keras.Model(inputs, out, name=name)
