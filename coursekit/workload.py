@@ -212,12 +212,13 @@ def gpu_time_cell(stem: str, py_text: str) -> Optional[str]:
             for p in ("gpu", "cpu")}
     networks = nets["gpu"] if nets["gpu"] == nets["cpu"] else f"{nets['gpu']} (cpu: {nets['cpu']})"
     ratio = total_gpu / total_cpu
+    times = f"{ratio:.1f}".rstrip("0").rstrip(".") if ratio < 10 else f"{ratio:.0f}"  # 3.5 times, 5 times, 46 times
     # the time warning: Colab picks gpu by itself on a GPU runtime, and a GPU's speed-up on these small
     # networks is not measured, so the reader is told the size of the job and the lighter choice
-    warning = (f"a long run: {ratio:.0f} times the training of the published cpu run, on a GPU whose speed-up "
+    warning = (f"a long run: {times} times the training of the published cpu run, on a GPU whose speed-up "
                f"is not measured here; `PROFILE = \"cpu\"` gives the published run" if ratio >= 2 else "")
     return "; ".join(part for part in (
         "not measured on a GPU",
         f"counted from its sizes: about {about(total_gpu)} training steps of the generative models ({parts}), "
-        f"{ratio:.0f} times the cpu profile's {about(total_cpu)}",
+        f"{times} times the cpu profile's {about(total_cpu)}",
         networks, workload.note, warning) if part)

@@ -43,7 +43,7 @@
 # | --- | --- | --- |
 # | `smoke` | CI | under two minutes (numbers not meaningful) |
 # | `cpu` | laptop, 2 cores | **938 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 4.5) |
-# | `gpu` | Colab GPU | not measured on a GPU; counted from its sizes: about 84,000 training steps of the generative models (pix2pix 15,000, 3 face CycleGANs 45,000, 2 digit CycleGANs 7,400, sketch CycleGAN 15,000, horse2zebra CycleGAN 2,000), 8 times the cpu profile's 11,000; 64-pixel faces, U-Nets of width 64 and depth 4 (cpu: 32-pixel faces, U-Nets of width 16 and depth 3); the horse2zebra photos (128 pixels) only online; a long run: 8 times the training of the published cpu run, on a GPU whose speed-up is not measured here; `PROFILE = "cpu"` gives the published run |
+# | `gpu` | Colab GPU | not measured on a GPU; counted from its sizes: about 84,000 training steps of the generative models (pix2pix 15,000, 3 face CycleGANs 45,000, 2 digit CycleGANs 7,400, sketch CycleGAN 15,000, horse2zebra CycleGAN 2,000), 7.6 times the cpu profile's 11,000; 64-pixel faces, U-Nets of width 64 and depth 4 (cpu: 32-pixel faces, U-Nets of width 16 and depth 3); the horse2zebra photos (128 pixels) only online; a long run: 7.6 times the training of the published cpu run, on a GPU whose speed-up is not measured here; `PROFILE = "cpu"` gives the published run |
 
 # %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
 # Colab only: fetch the course (branch main, where this notebook comes from) and install coursekit.

@@ -46,7 +46,7 @@
 # | --- | --- | --- |
 # | `smoke` | CI | under two minutes (numbers not meaningful) |
 # | `cpu` | laptop, 2 cores | **1124 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 2.1) |
-# | `gpu` | Colab GPU | not measured on a GPU; counted from its sizes: about 59,000 training steps of the generative models (4 2-D noise predictors 40,000, MNIST U-Net 19,000), 3 times the cpu profile's 17,000; a U-Net of widths (64, 128, 256) on 1x1 patches (cpu: a U-Net of widths (32, 64) on 2x2 patches); online (offline the U-Net keeps the 4,000 digits); a long run: 3 times the training of the published cpu run, on a GPU whose speed-up is not measured here; `PROFILE = "cpu"` gives the published run |
+# | `gpu` | Colab GPU | not measured on a GPU; counted from its sizes: about 59,000 training steps of the generative models (4 2-D noise predictors 40,000, MNIST U-Net 19,000), 3.5 times the cpu profile's 17,000; a U-Net of widths (64, 128, 256) on 1x1 patches (cpu: a U-Net of widths (32, 64) on 2x2 patches); online (offline the U-Net keeps the 4,000 digits); a long run: 3.5 times the training of the published cpu run, on a GPU whose speed-up is not measured here; `PROFILE = "cpu"` gives the published run |
 
 # %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
 # Colab only: fetch the course (branch main, where this notebook comes from) and install coursekit.
@@ -292,7 +292,7 @@ for t in (2, 50, 300):
 # $g = \sqrt{1-\bar\alpha_{t'}} - \sqrt{\bar\alpha_{t'}}\sqrt{1-\bar\alpha_t}/\sqrt{\bar\alpha_t}$ for each
 # unit of error in $\hat\varepsilon$. The cosine schedule clips $\beta_T$ at 0.999, which leaves
 # $\bar\alpha_T$ tiny, so the first step from $t = T$ multiplies the network's error by the $|g|$
-# printed below; the linear schedule keeps $|g|$ near 1. The 2-D models use the linear schedule;
+# printed below; the linear schedule keeps $|g|$ below 1. The 2-D models use the linear schedule;
 # MNIST (section 3) keeps the cosine one, whose sampler clips $\hat x_0$ to $[-1, 1]$.
 
 # %% slideshow={"slide_type": "subslide"}
@@ -327,7 +327,8 @@ for mixture in (ring, grid):
 #
 # Arrows: $s_\theta(x, t)$ on a grid of points at three noise levels. At large $t$ the field points
 # to the centre of the data (the noised distribution is one blob); at small $t$ it points to the
-# nearest mode. Right: DDIM trajectories from $x_T \sim \mathcal N(0, I)$ to the data.
+# nearest mode (in the left panels the arrows near the modes are then too short to see, as each
+# panel's arrows share one scale with the long ones far from the data). Right: DDIM trajectories from $x_T \sim \mathcal N(0, I)$ to the data.
 
 # %% slideshow={"slide_type": "subslide"}
 fig = Figure(figsize=(13, 6))
@@ -419,8 +420,9 @@ print(f"(ours: one seed, {STEPS_2D} steps; lecture 09: its committed cpu run; Pa
 # The noise predictor is a small U-Net (`build_eps_unet`: residual blocks with group
 # normalisation, the step embedding in every block, down to 7 x 7 and back with skips). In `cpu`
 # it first **folds each 2 x 2 patch of pixels into 4 channels** (`patch=2`, a reshape with nothing
-# learned, as in Hoogeboom et al.'s "simple diffusion"), so it works at 14 -> 7 instead of
-# 28 -> 14 -> 7, and unfolds its output at the end. The cell after the data measures what that
+# learned; Hoogeboom et al.'s "simple diffusion" likewise lowers the first layer's resolution, with
+# an invertible wavelet transform or a strided convolution), so its two levels work at 14 x 14 and
+# 7 x 7 instead of 28 x 28 and 14 x 14, and it unfolds its output at the end. The cell after the data measures what that
 # buys on this machine. We train **one class-conditional network with label dropout** (a fraction
 # `LABEL_DROPOUT` of the labels replaced by "none"): with the label "none" it is the
 # unconditional model of this section, with a label it is the conditional model of section 5
@@ -467,9 +469,9 @@ if PATCH > 1 and 1 in step_times:
 # The run is short (5,000 gradient steps of 32 digits in `cpu`, printed below), so two settings follow its
 # length: the learning rate warms up over the first steps and then decays along a cosine to 5 % of
 # its peak (large steps early, small ones at the end), and the EMA decay is about
-# $1 - 5/\text{steps}$: the average covers about the last fifth of the run. An EMA of 0.999 would
-# average over a thousand steps, most of the run, and would sample with weights close to the
-# barely trained ones.
+# $1 - 5/\text{steps}$: the average covers about the last fifth of the run. Ho et al.'s 0.9999 would
+# average over ten thousand steps, twice this whole run, and would sample with weights close to
+# the barely trained ones.
 #
 # The label $y$ has its own learned embedding, of the same scale as the step's sinusoidal features,
 # joined to them before the embedding MLP; every residual block turns the result into a scale and a
@@ -569,7 +571,7 @@ plotting.image_grid(sweep[best_S]["images"][:32], ncols=16, value_range=(-1, 1),
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **Reading the sweep (published `cpu` run).** FD falls from 18.3 at $S = 10$ to 11.4 at $S = 25$
-# and levels off: 10.8 at both 50 and 100 steps, still about 3.5 times the real floor of 3.05. Time
+# and levels off: 10.8 at both 50 and 100 steps, still about 3.6 times the real floor of 3.05. Time
 # per image grows with $S$ (18 to 101 ms), so past 25-50 steps more steps buy almost nothing here.
 # Classes covered go 8, 8, 7, 9 over the four $S$: with 200 images a class counts only with 10 of
 # them (5 %), and a class or two sits near that line, so the course's target of 9 classes is met at
@@ -596,8 +598,8 @@ plotting.image_grid(np.transpose(trail, (1, 0, 2, 3, 4)).reshape(-1, 28, 28, 1),
 # 8-bit image, so it compares with any model of the same 8-bit data. Two choices of the reverse
 # variance $\sigma_t^2$ (the network only predicts means): $\beta_t$ and $\tilde\beta_t$.
 #
-# **Two details decide the number.** (1) The KL terms are very unequal: the largest sit at the two
-# ends of the chain. A plain average over a few random $t$ per image is then heavy-tailed, so the
+# **Two details decide the number.** (1) The KL terms are very unequal: the largest sit at small
+# $t$ and, without clipping (below), at $t = T$. A plain average over a few random $t$ per image is then heavy-tailed, so the
 # first 5 and last 5 terms are computed exactly and the rest estimated by `BOUND_T_SAMPLES` strata
 # (one random $t$ in each, weighted by its length: still unbiased). (2) The mean of
 # $p(x_{t-1} \mid x_t)$ comes from $\hat x_0 = (x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon)/\sqrt{\bar\alpha_t}$.
@@ -643,10 +645,11 @@ else:
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **Reading the bound.** With $\sigma_t^2 = \tilde\beta_t$ and $\hat x_0$ clipped, the diffusion model's
-# bound is 2.13 ± 0.04 bits/dim on 200 test digits, below lecture 10's flow (2.29, an exact NLL on
-# the same kind of 8-bit test digits). The bound lies above the model's true NLL, so the diffusion
-# model's likelihood is the better one, by at least 0.16 bits/dim (four of its standard errors),
-# although it was trained with the simple loss, not the bound. Without clipping the last
+# bound is 2.13 ± 0.04 bits/dim on 200 test digits, below lecture 10's flow (2.29 on all 1,000 test
+# digits; ours uses the first 200). The flow's number is itself an upper bound (uniform
+# dequantisation bounds the discrete NLL, as lecture 10 says), so the diffusion model has the
+# tighter bound, by 0.16 bits/dim (four of its standard errors), although it was trained with the
+# simple loss, not the bound; two bounds cannot say which model's true NLL is lower. Without clipping the last
 # step alone costs 432 nats per image (3.08 bits/dim in all): the same network, a different
 # number, which is why papers say how they compute it. The DDPM paper's 3.70-3.75 bits/dim are on
 # CIFAR-10, other data: they say what the bound measures, not what MNIST should reach.
@@ -705,14 +708,14 @@ print(f"({N_TEST_2D:,} held-out points per data set for the bound; {mixtures.PRO
 # Read the table, not the paper. In this run the bound's weighting gives the lower bound on both
 # mixtures, as it should, since it trains the bound itself. But on these data it *also* gives the
 # better samples: more of them land within $3\sigma$ of a mode (high quality: 89 against 19 % on
-# the ring, 47 against 14 % on the grid), with as many modes or more. This is the reverse of Ho et al.'s CIFAR-10 result, and it has a reason that the
-# weights above show. The modes here are far narrower than the noise ($\sigma$ = 0.01 and 0.025
-# after the division by 2), so a sample is "high quality" only if the last, least noisy steps
+# the ring, 47 against 14 % on the grid), with as many modes or more. This is the reverse of Ho et
+# al.'s CIFAR-10 result, and the weights above suggest why. The modes here are far narrower than
+# the noise ($\sigma$ = 0.01 and 0.025 after the division by 2), so a sample is "high quality" only if the last, least noisy steps
 # place it precisely, and those are the steps that $w_t$ weighs most. An image's quality lives
 # mostly in its coarse structure, decided at the large $t$ that the simple loss weighs relatively
 # more. Which loss gives the best samples depends on the data and on what "best" measures.
 # Whether MNIST, in this course's features, follows CIFAR-10 or the points is exercise 2: it is
-# one argument, `loss="vlb"`.
+# one argument, `loss="vlb"`, plus the linear schedule (the exercise says why).
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. Classifier-free guidance
@@ -829,8 +832,9 @@ plotting.image_grid(np.concatenate([guidance[w]["images"][::N_PER_CLASS] for w i
 # the diffusion model obeys nearly as well as the auxiliary-classifier GAN (0.94 against 1.04 of
 # the ceiling) with per-class recall at its floor (0.97 against the GAN's 0.22); at $w = 4$ it
 # matches the AC-GAN's alignment (1.03) and keeps 0.73 of its floor. The concatenation and
-# projection GANs obey less (0.75, 0.81) and keep about 0.4 of their floors. The cost is time, not
-# diversity: each guided step calls the network twice, and section 6 prints what sampling costs.
+# projection GANs obey less (0.75, 0.81) and keep about 0.4 of their floors. Up to $w = 2$ the price
+# is time, not diversity: each guided step runs the network on the label and on "none" (120 images
+# at 20 steps took 5.6-6.2 s, above); at $w = 4$ diversity is paid too, 0.73 of the floor.
 # One seed each, different judges: ratios compare, raw recalls do not.
 
 # %% [markdown] slideshow={"slide_type": "slide"}

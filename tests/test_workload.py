@@ -69,9 +69,9 @@ def test_the_gpu_cell_says_steps_beside_the_cpu_profile_and_no_time(monkeypatch)
     monkeypatch.setitem(workload.WORKLOADS, "99_toy", toy)
     cell = gpu_time_cell("99_toy", TOY_PY)
     assert cell == ("not measured on a GPU; counted from its sizes: about 1,000 training steps of the generative "
-                    "models (GAN 1,000), 31 times the cpu profile's 32; width 64 (cpu: width 16); online; a long run: 31 "
-                    "times the training of the published cpu run, on a GPU whose speed-up is not measured here; "
-                    "`PROFILE = \"cpu\"` gives the published run")
+                    "models (GAN 1,000), 31 times the cpu profile's 32; width 64 (cpu: width 16); online; a long "
+                    "run: 31 times the training of the published cpu run, on a GPU whose speed-up is not measured "
+                    "here; `PROFILE = \"cpu\"` gives the published run")
     assert not re.search(r"\d+ (s|min|h|hours?|minutes?)\b", cell)  # a count, never a time
     assert gpu_time_cell("98_undeclared", TOY_PY) is None
 

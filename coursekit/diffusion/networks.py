@@ -140,7 +140,8 @@ def build_eps_unet(image_shape=(28, 28, 1), *, widths: Sequence[int] = (32, 64, 
         groups: groups of the group normalisation (at most the channel count).
         num_classes: ``None`` (unconditional) or the number of labels; label ``num_classes`` = none.
         patch: ``p > 1`` folds each ``p x p`` patch of pixels into channels before the first block and
-            unfolds the output (:class:`SpaceToDepth`, Hoogeboom et al. 2023's "simple diffusion"): the
+            unfolds the output (:class:`SpaceToDepth`; Hoogeboom et al. 2023's "simple diffusion" also lowers
+            the first layer's resolution, with a wavelet transform or a strided convolution): the
             network then works at ``H/p x W/p``, e.g. 28 -> 14 -> 7 with ``patch=2`` and two widths.
             On a CPU the full-resolution level costs most of a step (its normalisations and
             activations touch the most values), so this buys several times the steps per second.
