@@ -45,7 +45,7 @@
 # | profile | where | time |
 # | --- | --- | --- |
 # | `smoke` | CI | under two minutes (numbers not meaningful) |
-# | `cpu` | laptop, 2 cores | **1124 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 2.1) |
+# | `cpu` | laptop, 2 cores | **1966 s** measured (run card at the end of this notebook: CPU x2 (x86_64), no GPU, load average 3.5) |
 # | `gpu` | Colab GPU | not measured on a GPU; counted from its sizes: about 59,000 training steps of the generative models (4 2-D noise predictors 40,000, MNIST U-Net 19,000), 3.5 times the cpu profile's 17,000; a U-Net of widths (64, 128, 256) on 1x1 patches (cpu: a U-Net of widths (32, 64) on 2x2 patches); online (offline the U-Net keeps the 4,000 digits); a long run: 3.5 times the training of the published cpu run, on a GPU whose speed-up is not measured here; `PROFILE = "cpu"` gives the published run |
 
 # %% slideshow={"slide_type": "skip"} tags=["colab-setup"]
@@ -572,7 +572,7 @@ plotting.image_grid(sweep[best_S]["images"][:32], ncols=16, value_range=(-1, 1),
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **Reading the sweep (published `cpu` run).** FD falls from 18.3 at $S = 10$ to 11.4 at $S = 25$
 # and levels off: 10.8 at both 50 and 100 steps, still about 3.6 times the real floor of 3.05. Time
-# per image grows with $S$ (18 to 101 ms), so past 25-50 steps more steps buy almost nothing here.
+# per image grows with $S$ (35 to 230 ms in this run), so past 25-50 steps more steps buy almost nothing here.
 # Classes covered go 8, 8, 7, 9 over the four $S$: with 200 images a class counts only with 10 of
 # them (5 %), and a class or two sits near that line, so the course's target of 9 classes is met at
 # $S = 100$ only, not robustly. Precision (0.81-0.86) and recall (0.80-0.85) stay below the real
@@ -683,7 +683,7 @@ for mixture in (ring, grid):
     vlb_model.compile(optimizer=keras.optimizers.Adam(1e-3), steps_per_execution=25)
     vlb_model([points[:1], np.ones(1, "int32")])
     fit_or_load(vlb_model, points, run_name=f"11_eps_mlp_{mixture.name}_linear_vlb-{profile.name}",
-                epochs=STEPS_2D // 100, batch_size=256, retrain=RETRAIN, verbose=0)
+                epochs=STEPS_2D // 100, batch_size=256, retrain=RETRAIN, callbacks=[EpochLog()], verbose=0)
     true_nll = -mixture.log_density(held_out, scale=SCALE).mean()
     for loss, model in (("simple", models_2d[mixture.name]), ("vlb", vlb_model)):
         eps_fn = model.eps_fn()
@@ -834,7 +834,7 @@ plotting.image_grid(np.concatenate([guidance[w]["images"][::N_PER_CLASS] for w i
 # matches the AC-GAN's alignment (1.03) and keeps 0.73 of its floor. The concatenation and
 # projection GANs obey less (0.75, 0.81) and keep about 0.4 of their floors. Up to $w = 2$ the price
 # is time, not diversity: each guided step runs the network on the label and on "none" (120 images
-# at 20 steps took 5.6-6.2 s, above); at $w = 4$ diversity is paid too, 0.73 of the floor.
+# at 20 steps took 9-10 s, above); at $w = 4$ diversity is paid too, 0.73 of the floor.
 # One seed each, different judges: ratios compare, raw recalls do not.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -870,10 +870,10 @@ for stem, what in (("05_gan_mnist", "MLP GAN"), ("03_vae", "VAE")):
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **Reading the comparison.** Each relative to its own real floor, the diffusion model's FD is 3.6
 # times its floor and lecture 05's GAN's 14.5 times: the diffusion samples are much closer to real
-# digits, in the one comparison these different scorers allow. The speed cost is a number: 50 ms
-# per image at $S = 50$ and about a second with DDPM's 1,000 steps, where the GAN's generator needs
-# one network call; and 722 s of U-Net training against 266 s for lecture 05's whole notebook (its
-# run card, from another session's machine). The VAE's row is a likelihood: compare it with
+# digits, in the one comparison these different scorers allow. The speed cost is a number: 127 ms
+# per image at $S = 50$ and 1.3 s with DDPM's 1,000 steps, where the GAN's generator needs one
+# network call; and 1,306 s of U-Net training against 266 s for lecture 05's whole notebook (its
+# run card, from another session's machine; this run shared its machine, load 3.5 at the end). The VAE's row is a likelihood: compare it with
 # section 4's bound only in kind (its data are binarised digits, ours 8-bit).
 
 # %% [markdown] slideshow={"slide_type": "slide"}
